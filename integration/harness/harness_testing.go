@@ -1,0 +1,150 @@
+package harness
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"testing"
+)
+
+// Environment variables the test helpers read.
+const (
+	// EnvRequireApache=1 turns "Apache ZooKeeper is not installed" from a skip into a failure.
+	// CI sets it, so differential tests cannot silently stop running.
+	EnvRequireApache = "ZABKAFKA_REQUIRE_APACHE"
+	// EnvZkdBin names a prebuilt zkd to use instead of building one.
+	EnvZkdBin = "ZABKAFKA_ZKD_BIN"
+)
+
+// failLogLines is how much of a server's log a failed test prints.
+const failLogLines = 40
+
+var zkdBuild struct {
+	once sync.Once
+	dir  string // removed by RemoveZkdBuild; empty when EnvZkdBin was used
+	bin  string
+	err  error
+}
+
+// ZkdBin returns a zkd binary built once per test binary, or $ZABKAFKA_ZKD_BIN when set. The
+// build lives in a directory of its own (os.MkdirTemp) because t.TempDir would vanish with
+// the first test that asked for it.
+func ZkdBin(t testing.TB) string {
+	t.Helper()
+	zkdBuild.once.Do(func() {
+		if p := os.Getenv(EnvZkdBin); p != "" {
+			zkdBuild.bin = p
+			return
+		}
+		dir, err := os.MkdirTemp("", "zabkafka-zkd-build-*")
+		if err != nil {
+			zkdBuild.err = err
+			return
+		}
+		zkdBuild.dir = dir
+		zkdBuild.bin, zkdBuild.err = BuildZkd(dir)
+	})
+	if zkdBuild.err != nil {
+		t.Fatalf("build zkd: %v", zkdBuild.err)
+	}
+	return zkdBuild.bin
+}
+
+// RemoveZkdBuild deletes the binary ZkdBin built. Call it from TestMain after m.Run, when no
+// test can need it any more; otherwise the build stays in the temporary directory.
+func RemoveZkdBuild() {
+	if zkdBuild.dir != "" {
+		os.RemoveAll(zkdBuild.dir)
+	}
+}
+
+// Zkd starts zkd in a fresh t.TempDir (unless cfg.Dir is set) and stops it when the test
+// ends; see StopOnCleanup.
+func Zkd(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	bin := ZkdBin(t)
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	s, err := StartZkd(t.Context(), bin, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	StopOnCleanup(t, s)
+	return s
+}
+
+// ApacheZK starts Apache ZooKeeper like Zkd starts zkd. It skips the test when Apache
+// ZooKeeper is not installed, unless ZABKAFKA_REQUIRE_APACHE=1.
+func ApacheZK(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	if _, err := ApacheClasspath(); err != nil {
+		skipOrFail(t, err)
+	}
+	if _, err := javaPath(); err != nil {
+		skipOrFail(t, err)
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	s, err := StartApacheZK(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	StopOnCleanup(t, s)
+	return s
+}
+
+// Restart starts s again after Stop or Kill and stops the new process when the test ends.
+func Restart(t testing.TB, s *Server) *Server {
+	t.Helper()
+	s2, err := s.Restart(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	StopOnCleanup(t, s2)
+	return s2
+}
+
+// StopOnCleanup stops s when the test ends. An unclean exit (a crash during the test, or no
+// exit after SIGTERM) fails the test; a failed test gets the tail of the server's log.
+func StopOnCleanup(t testing.TB, s *Server) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("--- last %d lines of %s (%s) ---\n%s", failLogLines, s.LogPath(), s, s.LogTail(failLogLines))
+		}
+	})
+}
+
+// ZkCli returns the path of zkCli.sh, skipping the test when it is missing (see ApacheZK).
+func ZkCli(t testing.TB) string {
+	t.Helper()
+	p, err := ZkCliPath()
+	if err != nil {
+		skipOrFail(t, err)
+	}
+	return p
+}
+
+// CCli returns the path of cli_mt, skipping the test when it is missing (see ApacheZK).
+func CCli(t testing.TB) string {
+	t.Helper()
+	p, err := CCliPath()
+	if err != nil {
+		skipOrFail(t, err)
+	}
+	return p
+}
+
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	notInstalled := errors.Is(err, ErrApacheNotInstalled) || errors.Is(err, ErrCCliNotInstalled)
+	if notInstalled && os.Getenv(EnvRequireApache) != "1" {
+		t.Skipf("%v (set %s=1 to fail instead)", err, EnvRequireApache)
+	}
+	t.Fatal(err)
+}

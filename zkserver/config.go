@@ -1,0 +1,242 @@
+package zkserver
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is a zoo.cfg, validated. Field names follow the config keys.
+type Config struct {
+	TickTime          time.Duration // tickTime
+	InitLimit         int           // initLimit (ticks)
+	SyncLimit         int           // syncLimit (ticks)
+	DataDir           string        // dataDir
+	DataLogDir        string        // dataLogDir (defaults to dataDir)
+	ClientPort        int           // clientPort
+	ClientPortAddress string        // clientPortAddress
+	MinSessionTimeout time.Duration // minSessionTimeout (default 2 ticks)
+	MaxSessionTimeout time.Duration // maxSessionTimeout (default 20 ticks)
+	MaxClientCnxns    int           // maxClientCnxns per client IP, 0 = unlimited
+
+	// FourLetterWords is 4lw.commands.whitelist: the allowed commands, or
+	// "*" for all. ZooKeeper's default allows only srvr.
+	FourLetterWords []string
+
+	// ExtendedTypesEnabled allows TTL nodes (zookeeper.extendedTypesEnabled).
+	ExtendedTypesEnabled bool
+	// SuperDigest is DigestAuthenticationProvider.superDigest
+	// ("super:<base64 sha1>"): a digest auth matching it is a superuser.
+	SuperDigest string
+	// ContainerCheckInterval is znode.container.checkIntervalMs.
+	ContainerCheckInterval time.Duration
+	// ContainerMaxPerMinute is znode.container.maxPerMinute.
+	ContainerMaxPerMinute int
+	// GlobalOutstandingLimit bounds queued requests before reading pauses.
+	GlobalOutstandingLimit int
+
+	// ServerID is the myid of this server (0 for standalone).
+	ServerID int64
+	// Servers holds the server.N lines; the ensemble is a later milestone, so
+	// a config with peers still runs standalone and says so in the log.
+	Servers map[int64]string
+
+	// Raw holds every key as read, in file order, for the conf command.
+	Raw [][2]string
+}
+
+// DefaultConfig is a standalone server on 127.0.0.1:2181 with ZooKeeper's
+// defaults.
+func DefaultConfig() *Config {
+	c := &Config{
+		TickTime:               3000 * time.Millisecond,
+		InitLimit:              10,
+		SyncLimit:              5,
+		DataDir:                "data/zkd",
+		ClientPort:             2181,
+		ClientPortAddress:      "127.0.0.1",
+		MaxClientCnxns:         60,
+		FourLetterWords:        []string{"srvr"},
+		ContainerCheckInterval: 60 * time.Second,
+		ContainerMaxPerMinute:  10000,
+		GlobalOutstandingLimit: 1000,
+		Servers:                map[int64]string{},
+	}
+	return c
+}
+
+// javaOnlyKeys are settings of the Java server that have no meaning for zkd
+// (netty, TLS, SASL, JMX, metrics providers). They are accepted with a
+// warning so an existing zoo.cfg keeps working.
+var javaOnlyPrefixes = []string{
+	"serverCnxnFactory", "ssl.", "sslQuorum", "secureClientPort", "authProvider.", "quorum.auth",
+	"jaasLoginRenew", "kerberos", "metricsProvider.", "admin.", "portUnification", "client.portUnification",
+	"zookeeper.", "jute.", "audit.", "multiAddress.", "quorumListenOnAllIPs", "electionAlg",
+	"localSessions", "observerMasterPort", "connectToLearnerMasterLimit", "dynamicConfigFile",
+	"peerType", "standaloneEnabled", "reconfigEnabled", "emulate353TTLNodes", "preAllocSize",
+	"snapCount", "autopurge.", "forceSync", "syncEnabled", "digest.", "skipACL", "cnxTimeout",
+	"fsync.warningthresholdms", "syncLimit", "initLimit", "requestThrottle", "largeRequest",
+}
+
+// ParseConfig reads a zoo.cfg. Errors name the key. Unknown keys and keys
+// only the Java server understands come back as warnings.
+func ParseConfig(r io.Reader) (*Config, []string, error) {
+	c := DefaultConfig()
+	var warnings []string
+	var minSet, maxSet bool
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || s[0] == '#' || s[0] == '!' {
+			continue
+		}
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return nil, nil, fmt.Errorf("line %d: %q is not key=value", line, s)
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		c.Raw = append(c.Raw, [2]string{k, v})
+		var err error
+		switch {
+		case k == "tickTime":
+			c.TickTime, err = parseMs(v)
+		case k == "initLimit":
+			c.InitLimit, err = parseInt(v)
+		case k == "syncLimit":
+			c.SyncLimit, err = parseInt(v)
+		case k == "dataDir":
+			c.DataDir = v
+		case k == "dataLogDir":
+			c.DataLogDir = v
+		case k == "clientPort":
+			c.ClientPort, err = parseInt(v)
+		case k == "clientPortAddress":
+			c.ClientPortAddress = v
+		case k == "minSessionTimeout":
+			c.MinSessionTimeout, err = parseMs(v)
+			minSet = true
+		case k == "maxSessionTimeout":
+			c.MaxSessionTimeout, err = parseMs(v)
+			maxSet = true
+		case k == "maxClientCnxns":
+			c.MaxClientCnxns, err = parseInt(v)
+		case k == "globalOutstandingLimit":
+			c.GlobalOutstandingLimit, err = parseInt(v)
+		case k == "4lw.commands.whitelist" || k == "zookeeper.4lw.commands.whitelist":
+			c.FourLetterWords = nil
+			for w := range strings.SplitSeq(v, ",") {
+				if w = strings.TrimSpace(w); w != "" {
+					c.FourLetterWords = append(c.FourLetterWords, w)
+				}
+			}
+		case k == "extendedTypesEnabled" || k == "zookeeper.extendedTypesEnabled":
+			c.ExtendedTypesEnabled, err = strconv.ParseBool(v)
+		case k == "DigestAuthenticationProvider.superDigest" || k == "zookeeper.DigestAuthenticationProvider.superDigest":
+			if !strings.Contains(v, ":") {
+				err = fmt.Errorf("want user:base64hash")
+			}
+			c.SuperDigest = v
+		case k == "znode.container.checkIntervalMs":
+			c.ContainerCheckInterval, err = parseMs(v)
+		case k == "znode.container.maxPerMinute":
+			c.ContainerMaxPerMinute, err = parseInt(v)
+		case strings.HasPrefix(k, "server."):
+			var id int64
+			id, err = strconv.ParseInt(strings.TrimPrefix(k, "server."), 10, 64)
+			if err == nil && (id < 0 || id > 254) {
+				err = fmt.Errorf("server id must be within 0..254")
+			}
+			c.Servers[id] = v
+		case k == "clientPortAddress" || k == "secureClientPortAddress":
+		default:
+			if slices.ContainsFunc(javaOnlyPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
+				warnings = append(warnings, fmt.Sprintf("%s: not used by zkd in this version, ignored", k))
+			} else {
+				warnings = append(warnings, fmt.Sprintf("%s: unknown key, ignored", k))
+			}
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s=%s: %w", k, v, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, err
+	}
+	if !minSet {
+		c.MinSessionTimeout = 2 * c.TickTime
+	}
+	if !maxSet {
+		c.MaxSessionTimeout = 20 * c.TickTime
+	}
+	if c.DataLogDir == "" {
+		c.DataLogDir = c.DataDir
+	}
+	return c, warnings, c.Validate()
+}
+
+// Validate checks the relations between keys.
+func (c *Config) Validate() error {
+	switch {
+	case c.TickTime <= 0:
+		return fmt.Errorf("tickTime is not set")
+	case c.ClientPort < 0 || c.ClientPort > 65535:
+		return fmt.Errorf("clientPort=%d: not a port", c.ClientPort)
+	case c.MinSessionTimeout > c.MaxSessionTimeout:
+		return fmt.Errorf("minSessionTimeout=%d must not be larger than maxSessionTimeout=%d",
+			c.MinSessionTimeout.Milliseconds(), c.MaxSessionTimeout.Milliseconds())
+	case c.ClientPortAddress != "" && net.ParseIP(c.ClientPortAddress) == nil && c.ClientPortAddress != "localhost":
+		return fmt.Errorf("clientPortAddress=%s: not an IP address", c.ClientPortAddress)
+	}
+	return nil
+}
+
+// LoadConfig reads a zoo.cfg file and the myid file of its dataDir, if any.
+func LoadConfig(path string) (*Config, []string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	c, warnings, err := ParseConfig(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if b, err := os.ReadFile(c.DataDir + "/myid"); err == nil {
+		id, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]), 10, 64)
+		if err != nil || id < 0 || id > 254 {
+			return nil, nil, fmt.Errorf("%s/myid: %q is not a server id in 0..254", c.DataDir, strings.TrimSpace(string(b)))
+		}
+		c.ServerID = id
+	}
+	return c, warnings, nil
+}
+
+// FourLetterWordAllowed reports whether the whitelist allows cmd.
+func (c *Config) FourLetterWordAllowed(cmd string) bool {
+	return slices.Contains(c.FourLetterWords, "*") || slices.Contains(c.FourLetterWords, cmd)
+}
+
+// ListenAddr is the client listener address.
+func (c *Config) ListenAddr() string {
+	host := c.ClientPortAddress
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.ClientPort))
+}
+
+func parseInt(v string) (int, error) { return strconv.Atoi(v) }
+
+func parseMs(v string) (time.Duration, error) {
+	n, err := strconv.Atoi(v)
+	return time.Duration(n) * time.Millisecond, err
+}

@@ -1,0 +1,362 @@
+// Package zkserver is the client-facing ZooKeeper server: the listener,
+// connections and sessions, the request pipeline (prepare -> propose ->
+// finish, named after ZooKeeper's request processors), reads from the local
+// tree, and the four-letter-word commands.
+package zkserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zabkafka/zabkafka/jute"
+	"github.com/zabkafka/zabkafka/znode"
+)
+
+// Version is what srvr, envi and mntr report: the ZooKeeper release whose
+// client protocol zkd speaks, then zkd's own version. Clients pick features
+// by the leading ZooKeeper version.
+const Version = "3.8.4-zkd-0.1.0"
+
+// Proposal is a prepared txn on its way through consensus. Ctx belongs to the
+// server; proposers hand it back untouched.
+type Proposal struct {
+	Txn znode.Txn
+	Ctx any
+}
+
+// Proposer orders and replicates prepared txns. The standalone proposer
+// commits each at once; the ZAB ensemble implements the same interface.
+// Committed proposals must be handed to the commit function given to Start,
+// in zxid order, from a single goroutine.
+type Proposer interface {
+	Start(commit func(*Proposal))
+	Propose(p *Proposal)
+	Stop()
+}
+
+// standaloneProposer commits every proposal immediately: with one server
+// there is nobody to agree with, and in this milestone nothing to sync.
+type standaloneProposer struct{ commit func(*Proposal) }
+
+func (sp *standaloneProposer) Start(commit func(*Proposal)) { sp.commit = commit }
+func (sp *standaloneProposer) Propose(p *Proposal)          { sp.commit(p) }
+func (sp *standaloneProposer) Stop()                        {}
+
+// Server is a standalone zkd.
+type Server struct {
+	cfg      *Config
+	log      zerolog.Logger
+	proposer Proposer
+	started  time.Time
+
+	treeMu sync.RWMutex
+	tree   *znode.Tree
+
+	outstanding outstanding
+	prepCh      chan *request
+	commitCh    chan *Proposal
+	nextZxid    int64 // owned by the prep goroutine
+
+	sessions *sessionTracker
+	stats    serverStats
+
+	ln       net.Listener
+	connsMu  sync.Mutex
+	conns    map[*conn]struct{}
+	perIP    map[string]int
+	nextConn atomic.Uint64
+
+	stopOnce sync.Once
+	stopping chan struct{}
+	wg       sync.WaitGroup
+}
+
+// New builds a server from a validated config. log receives every event.
+func New(cfg *Config, log zerolog.Logger) *Server {
+	now := time.Now()
+	s := &Server{
+		cfg:         cfg,
+		log:         log,
+		proposer:    &standaloneProposer{},
+		started:     now,
+		tree:        znode.New(),
+		outstanding: outstanding{changes: make(map[string]*change)},
+		prepCh:      make(chan *request, max(cfg.GlobalOutstandingLimit, 1)),
+		commitCh:    make(chan *Proposal, 4096),
+		nextZxid:    1,
+		conns:       make(map[*conn]struct{}),
+		perIP:       make(map[string]int),
+		stopping:    make(chan struct{}),
+	}
+	s.sessions = newSessionTracker(cfg.ServerID, cfg.TickTime.Milliseconds(), now.UnixMilli())
+	s.stats.reset()
+	return s
+}
+
+// Start opens the client port and starts the pipeline.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.ListenAddr())
+	if err != nil {
+		return fmt.Errorf("listen on clientPort: %w", err)
+	}
+	s.ln = ln
+	s.proposer.Start(func(p *Proposal) { s.commitCh <- p })
+	s.wg.Add(4)
+	go s.prepLoop()
+	go s.finishLoop()
+	go s.expiryLoop()
+	go s.containerLoop()
+	go s.acceptLoop()
+	s.log.Info().Str("addr", ln.Addr().String()).Str("version", Version).
+		Dur("tickTime", s.cfg.TickTime).Msg("serving clients")
+	return nil
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Stop closes the listener and every connection, then the pipeline.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		close(s.stopping)
+		s.ln.Close()
+		s.connsMu.Lock()
+		for c := range s.conns {
+			c.close("server shutting down")
+		}
+		s.connsMu.Unlock()
+		s.proposer.Stop()
+		s.wg.Wait()
+		s.log.Info().Msg("stopped")
+	})
+}
+
+func (s *Server) acceptLoop() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.stopping:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.log.Error().Err(err).Msg("accept failed")
+			time.Sleep(10 * time.Millisecond) // EMFILE and friends: do not spin
+			continue
+		}
+		c := s.newConn(nc)
+		if c == nil {
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// submit queues a write for the prepare stage. It blocks while the pipeline
+// is full, which stops the connection's reader: backpressure, as
+// globalOutstandingLimit does in ZooKeeper.
+func (s *Server) submit(r *request) bool {
+	select {
+	case s.prepCh <- r:
+		return true
+	case <-s.stopping:
+		return false
+	}
+}
+
+// prepLoop is the prepare stage: one goroutine, so txns get zxids in the
+// order they were prepared.
+func (s *Server) prepLoop() {
+	defer s.wg.Done()
+	for {
+		var r *request
+		select {
+		case r = <-s.prepCh:
+		case <-s.stopping:
+			return
+		}
+		s.proposer.Propose(s.prepare(r))
+	}
+}
+
+func (s *Server) prepare(r *request) *Proposal {
+	zxid := s.nextZxid
+	s.nextZxid++
+	now := time.Now().UnixMilli()
+	s.outstanding.mu.Lock()
+	defer s.outstanding.mu.Unlock()
+	pc := &prepContext{s: s, zxid: zxid, time: now, session: r.session, auth: r.auth, pending: map[string]*change{}}
+	typ := r.op
+	var rec jute.Record
+	var err error
+	switch r.op {
+	case jute.OpMulti:
+		rec, err = pc.prepMulti(r.body.(*jute.MultiRequest))
+	case jute.OpCreateSession:
+		rec = &jute.CreateSessionTxn{TimeOut: r.body.(*jute.CreateSessionTxn).TimeOut}
+	case jute.OpCloseSession:
+		rec = pc.prepCloseSession()
+	default:
+		if r.session != 0 && !s.sessions.valid(r.session) && r.conn != nil {
+			err = jute.ErrSessionExpired
+		} else {
+			rec, err = pc.prepOp(r.op, r.body)
+		}
+	}
+	if err != nil && r.op != jute.OpMulti {
+		typ, rec = jute.OpError, &jute.ErrorTxn{Err: errCode(err)}
+		pc.pending, pc.touched = nil, nil
+	}
+	for _, p := range pc.touched {
+		s.outstanding.changes[p] = pc.pending[p]
+	}
+	r.touched = pc.touched
+	return &Proposal{
+		Txn: znode.Txn{
+			Header: jute.TxnHeader{ClientID: r.session, Cxid: r.xid, Zxid: zxid, Time: now, Type: typ},
+			Record: rec,
+		},
+		Ctx: r,
+	}
+}
+
+// finishLoop is the final stage: apply committed txns in zxid order, then
+// complete their requests. Watch events are queued on connections during
+// Apply, before the request completes, so a client sees the event before the
+// reply that reveals the change.
+func (s *Server) finishLoop() {
+	defer s.wg.Done()
+	batch := make([]*Proposal, 0, 256)
+	for {
+		select {
+		case p := <-s.commitCh:
+			batch = append(batch[:0], p)
+		case <-s.stopping:
+			return
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case p := <-s.commitCh:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		s.treeMu.Lock()
+		for _, p := range batch {
+			res := s.tree.Apply(&p.Txn)
+			if r, ok := p.Ctx.(*request); ok {
+				r.res, r.zxid = res, p.Txn.Header.Zxid
+			}
+		}
+		s.treeMu.Unlock()
+		for _, p := range batch {
+			r, _ := p.Ctx.(*request)
+			if r == nil {
+				continue
+			}
+			s.outstanding.clearApplied(p.Txn.Header.Zxid, r.touched)
+			s.afterApply(r)
+			close(r.done)
+		}
+	}
+}
+
+// afterApply keeps the session tracker in step with session txns.
+func (s *Server) afterApply(r *request) {
+	switch r.op {
+	case jute.OpCreateSession:
+		// The tracker already holds the session (it was armed at connect).
+	case jute.OpCloseSession:
+		s.sessions.remove(r.session)
+		if c := s.sessions.owner(r.session); c != nil && c != r.conn {
+			c.close("session closed")
+		}
+	}
+}
+
+// expiryLoop expires sessions whose clients went silent, one tick at a time,
+// and closes them through the pipeline like any other closeSession.
+func (s *Server) expiryLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.TickTime)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			for _, id := range s.sessions.expire(now.UnixMilli()) {
+				s.log.Info().Str("session", fmt.Sprintf("0x%x", id)).Msg("session expired")
+				s.stats.expiredSessions.Add(1)
+				if c := s.sessions.owner(id); c != nil {
+					c.close("session expired")
+				}
+				s.submit(&request{session: id, op: jute.OpCloseSession, done: make(chan struct{})})
+			}
+		case <-s.stopping:
+			return
+		}
+	}
+}
+
+// containerLoop is ContainerManager: it deletes empty containers that have
+// had children and expired TTL nodes, through the pipeline, at most
+// ContainerMaxPerMinute a minute.
+func (s *Server) containerLoop() {
+	defer s.wg.Done()
+	interval := s.cfg.ContainerCheckInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			s.treeMu.RLock()
+			paths := s.tree.ExpiredSpecialNodes(now.UnixMilli())
+			s.treeMu.RUnlock()
+			limit := s.cfg.ContainerMaxPerMinute * int(max(interval, time.Second)/time.Second) / 60
+			if limit < 1 {
+				limit = 1
+			}
+			for i, p := range paths {
+				if i >= limit {
+					break
+				}
+				s.submit(&request{op: jute.OpDeleteContainer, body: &jute.DeleteRequest{Path: p, Version: -1},
+					done: make(chan struct{})})
+			}
+		case <-s.stopping:
+			return
+		}
+	}
+}
+
+// Tree runs fn with the tree read-locked (for tests and 4lw commands).
+func (s *Server) Tree(fn func(*znode.Tree)) {
+	s.treeMu.RLock()
+	defer s.treeMu.RUnlock()
+	fn(s.tree)
+}
+
+// Run starts the server and blocks until ctx is done, then stops it.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	s.Stop()
+	return nil
+}
