@@ -183,17 +183,18 @@ func (m *MultiRequest) Decode(r *Reader) {
 // puts the same code in both places. A Resp that does not match Type panics,
 // as in MultiOp.Encode.
 func (res *MultiResult) Encode(w *Writer) {
-	body := res.Resp
-	if res.Type == OpError && body == nil {
-		body = &ErrorResponse{Err: res.Err}
+	h := MultiHeader{Type: res.Type, Done: false, Err: res.Err}
+	if res.Type == OpError && res.Resp == nil {
+		h.Encode(w)
+		w.Int(int32(res.Err)) // ErrorResponse{Err}
+		return
 	}
-	if !multiResultFits(res.Type, body) {
+	if !multiResultFits(res.Type, res.Resp) {
 		panic(fmt.Sprintf("jute: multi result %v carries response %T", res.Type, res.Resp))
 	}
-	h := MultiHeader{Type: res.Type, Done: false, Err: res.Err}
 	h.Encode(w)
-	if body != nil {
-		body.Encode(w)
+	if res.Resp != nil {
+		res.Resp.Encode(w)
 	}
 }
 

@@ -403,7 +403,11 @@ func (c *conn) writeLoop() {
 		case <-c.closed:
 			return
 		}
-		if !c.flush(&out) || closeAfter {
+		if !c.flush(&out) {
+			c.log.Debug().Msg("write to client failed")
+			return
+		}
+		if closeAfter {
 			return
 		}
 	}
@@ -415,6 +419,9 @@ func (c *conn) flush(out *[]byte) bool {
 	}
 	_, err := c.nc.Write(*out)
 	*out = (*out)[:0]
+	if err != nil {
+		c.log.Debug().Err(err).Msg("write failed")
+	}
 	return err == nil
 }
 

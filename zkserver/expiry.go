@@ -10,10 +10,10 @@ import (
 // one bucket instead of every session. It is a pure data structure: times
 // are milliseconds handed in by the caller.
 type expiryQueue struct {
-	interval int64                      // bucket width, ms (tickTime)
-	expiry   map[int64]int64            // session -> bucket time
+	interval int64                        // bucket width, ms (tickTime)
+	expiry   map[int64]int64              // session -> bucket time
 	buckets  map[int64]map[int64]struct{} // bucket time -> sessions
-	next     int64                      // earliest bucket not yet checked
+	next     int64                        // earliest bucket not yet checked
 }
 
 func newExpiryQueue(intervalMs, nowMs int64) *expiryQueue {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/zabkafka/zabkafka/jute"
@@ -141,7 +142,9 @@ func (pc *prepContext) prepCreate(op jute.OpCode, path string, data []byte, acl 
 	if mode.TTL() && (ttl <= 0 || ttl > znode.MaxTTL) || !mode.TTL() && ttl >= 0 {
 		return nil, jute.ErrBadArguments
 	}
-	if !znode.ValidateSequentialBase(path) && !znode.ValidatePath(path) {
+	// validatePathForCreate: only a missing slash or a NUL is refused before
+	// the parent is looked up; the full rules run on the final name below.
+	if !strings.Contains(path, "/") || strings.IndexByte(path, 0) >= 0 {
 		return nil, jute.ErrBadArguments
 	}
 	parentPath := znode.Parent(path)

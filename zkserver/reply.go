@@ -68,11 +68,12 @@ func (c *conn) execRead(r *request, out []byte) []byte {
 	s := c.s
 	s.treeMu.RLock()
 	defer s.treeMu.RUnlock()
-	out = c.drainEvents(out, 1<<63-1)
 	t := s.tree
 	zxid := t.LastZxid()
+	if r.op == jute.OpPing || r.err != jute.ErrOK || r.op == jute.OpAuth {
+		out = c.drainEvents(out, 1<<63-1)
+	}
 	if r.op == jute.OpPing {
-		zxid = t.LastZxid()
 		return jute.AppendFrame(out, &jute.ReplyHeader{Xid: r.xid, Zxid: zxid})
 	}
 	if r.err != jute.ErrOK || r.op == jute.OpAuth {
@@ -84,6 +85,9 @@ func (c *conn) execRead(r *request, out []byte) []byte {
 	c.stats.lastZxid.Store(zxid)
 	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}
 	rsp, err := c.read(t, r.op, r.body, r.session, r.auth)
+	// setWatches queues its catch-up events while it runs; they, and every
+	// event of a txn this read can see, go before the reply.
+	out = c.drainEvents(out, 1<<63-1)
 	if err != jute.ErrOK {
 		h.Err = err
 		return jute.AppendFrame(out, &h)

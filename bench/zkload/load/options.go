@@ -14,6 +14,15 @@ import (
 	"github.com/go-zookeeper/zk"
 )
 
+// Defaults for the zero Options fields; the zkload flags use them too.
+const (
+	DefaultSessions       = 32
+	DefaultDuration       = 10 * time.Second
+	DefaultSessionTimeout = 10 * time.Second
+	// DefaultWarmup is what the command-line tools use; a zero Options.Warmup means none.
+	DefaultWarmup = 2 * time.Second
+)
+
 // Options describe one run. Zero fields take the defaults noted.
 type Options struct {
 	// Servers are host:port addresses; each session picks one at random (go-zookeeper shuffles).
@@ -55,15 +64,15 @@ func (o Options) withDefaults() (Options, error) {
 			*v = d
 		}
 	}
-	def(&o.Sessions, 32)
+	def(&o.Sessions, DefaultSessions)
 	def(&o.Pipeline, 1)
 	def(&o.Size, 100)
 	def(&o.Nodes, 1000)
 	if o.Duration == 0 {
-		o.Duration = 10 * time.Second
+		o.Duration = DefaultDuration
 	}
 	if o.SessionTimeout == 0 {
-		o.SessionTimeout = 10 * time.Second
+		o.SessionTimeout = DefaultSessionTimeout
 	}
 	if o.Mix.total() == 0 {
 		o.Mix = workloads["mixed"]

@@ -1,0 +1,209 @@
+// Command zkcompare runs the same zkload workloads against Apache ZooKeeper and zkd on this
+// machine, alternating between them, and prints a markdown table with throughput, latency
+// percentiles and the zkd/Apache ratios.
+//
+//	go run ./bench/zkcompare -duration 10s -sessions 32
+//	go run ./bench/zkcompare -apache-only -workloads read,write
+//
+// Both servers are standalone on loopback and share the machine with the load generator, so
+// the absolute figures depend on the machine; the ratios are the result. Apache ZooKeeper
+// runs with forceSync=no by default because this milestone's zkd keeps its data in memory.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zabkafka/zabkafka/bench/zkload/load"
+	"github.com/zabkafka/zabkafka/integration/harness"
+)
+
+type flags struct {
+	workloads  string
+	rounds     int
+	forceSync  string
+	zkdOnly    bool
+	apacheOnly bool
+	zkdBin     string
+	keep       bool
+	jitWarmup  time.Duration
+	opts       load.Options
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.workloads, "workloads", "read,write,mixed", "comma-separated zkload workloads (read, write, create, mixed)")
+	flag.IntVar(&f.rounds, "rounds", 1, "times to run each workload on each server")
+	flag.StringVar(&f.forceSync, "forcesync", "no", "zoo.cfg forceSync for both servers (yes: fsync every txn log write)")
+	flag.BoolVar(&f.zkdOnly, "zkd-only", false, "run zkd only")
+	flag.BoolVar(&f.apacheOnly, "apache-only", false, "run Apache ZooKeeper only")
+	flag.StringVar(&f.zkdBin, "zkd-bin", "", "prebuilt zkd binary (default: go build ./cmd/zkd)")
+	flag.BoolVar(&f.keep, "keep", false, "keep the servers' directories (logs, data)")
+	flag.DurationVar(&f.jitWarmup, "server-warmup", 5*time.Second, "unmeasured load of every op on each server before the first round (JIT, caches)")
+	flag.IntVar(&f.opts.Sessions, "sessions", load.DefaultSessions, "client sessions")
+	flag.IntVar(&f.opts.Pipeline, "pipeline", 1, "outstanding requests per session")
+	flag.DurationVar(&f.opts.Duration, "duration", load.DefaultDuration, "measured time per run")
+	flag.DurationVar(&f.opts.Warmup, "warmup", load.DefaultWarmup, "unmeasured load before each run")
+	flag.IntVar(&f.opts.Size, "size", 100, "bytes per written or created node")
+	flag.IntVar(&f.opts.Nodes, "nodes", 1000, "keys per run")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("zkcompare: ")
+	if f.zkdOnly && f.apacheOnly {
+		log.Fatal("-zkd-only and -apache-only exclude each other")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, f); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// target is one server under test.
+type target struct {
+	name    string // "apache" or "zkd"
+	srv     *harness.Server
+	version string // first line of srvr
+}
+
+func run(ctx context.Context, f flags) error {
+	var mixes []load.Mix
+	names := strings.Split(f.workloads, ",")
+	for _, w := range names {
+		m, err := load.ParseMix(w)
+		if err != nil {
+			return err
+		}
+		mixes = append(mixes, m)
+	}
+	work, err := os.MkdirTemp("", "zkcompare-*")
+	if err != nil {
+		return err
+	}
+	if f.keep {
+		log.Printf("server directories under %s", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	targets, err := startTargets(ctx, f, work)
+	defer stopTargets(targets)
+	if err != nil {
+		return err
+	}
+
+	if err := warmUp(ctx, f, targets); err != nil {
+		return err
+	}
+	var results []runResult
+	for round := range f.rounds {
+		for wi, mix := range mixes {
+			// Alternate which server goes first, so neither always runs on a machine the
+			// other has just warmed up (page cache, CPU frequency) or tired out.
+			order := targets
+			if (round+wi)%2 == 1 {
+				order = reversed(targets)
+			}
+			for _, t := range order {
+				if ctx.Err() != nil {
+					break
+				}
+				o := f.opts
+				o.Servers = []string{t.srv.Addr()}
+				o.Mix = mix
+				res, err := load.Run(ctx, o)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w\n--- last lines of %s ---\n%s", t.name, names[wi], err, t.srv.LogPath(), t.srv.LogTail(20))
+				}
+				log.Printf("round %d %-6s %-6s %8.0f ops/s  p50 %.3f ms  p99 %.3f ms  errors %d",
+					round+1, names[wi], t.name, res.Total.OpsPerSec, res.Total.P50Ms, res.Total.P99Ms, res.Total.Errors)
+				results = append(results, runResult{workload: names[wi], server: t.name, round: round + 1, res: res})
+			}
+		}
+	}
+	fmt.Print(report(f, targets, results))
+	return ctx.Err()
+}
+
+func startTargets(ctx context.Context, f flags, work string) ([]target, error) {
+	cfg := func(name string) harness.Config {
+		return harness.Config{
+			Dir:   filepath.Join(work, name),
+			Extra: map[string]string{"forceSync": f.forceSync},
+		}
+	}
+	var targets []target
+	if !f.zkdOnly {
+		s, err := harness.StartApacheZK(ctx, cfg("apache"))
+		if err != nil {
+			return targets, err
+		}
+		targets = append(targets, target{name: "apache", srv: s})
+	}
+	if !f.apacheOnly {
+		bin := f.zkdBin
+		if bin == "" {
+			var err error
+			if bin, err = harness.BuildZkd(work); err != nil {
+				return targets, err
+			}
+		}
+		s, err := harness.StartZkd(ctx, bin, cfg("zkd"))
+		if err != nil {
+			return targets, err
+		}
+		targets = append(targets, target{name: "zkd", srv: s})
+	}
+	for i := range targets {
+		reply, _ := harness.FourLetter(targets[i].srv.Addr(), "srvr", 5*time.Second)
+		targets[i].version, _, _ = strings.Cut(reply, "\n")
+	}
+	return targets, nil
+}
+
+// warmUp runs every op on each server once before measuring: the first seconds of a JVM run
+// at a fraction of its speed until the JIT has compiled the hot paths, which would penalise
+// whichever workload happened to go first.
+func warmUp(ctx context.Context, f flags, targets []target) error {
+	if f.jitWarmup <= 0 {
+		return nil
+	}
+	for _, t := range targets {
+		o := f.opts
+		o.Servers = []string{t.srv.Addr()}
+		o.Mix = load.Mix{load.OpRead: 50, load.OpWrite: 40, load.OpCreate: 10}
+		o.Warmup, o.Duration = 0, f.jitWarmup
+		if _, err := load.Run(ctx, o); err != nil {
+			return fmt.Errorf("warm up %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+func stopTargets(targets []target) {
+	for _, t := range targets {
+		if err := t.srv.Stop(); err != nil {
+			log.Printf("stop %s: %v", t.name, err)
+		}
+	}
+}
+
+func reversed(ts []target) []target {
+	out := make([]target, len(ts))
+	for i, t := range ts {
+		out[len(ts)-1-i] = t
+	}
+	return out
+}
+
+func machine() string {
+	return fmt.Sprintf("%d CPUs, GOMAXPROCS %d, %s/%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/zabkafka/zabkafka/bench/zkload/load"
+)
+
+type runResult struct {
+	workload, server string
+	round            int
+	res              load.Result
+}
+
+// report renders the markdown: settings, one row per run, then the zkd/Apache ratios per
+// workload from the means over rounds.
+func report(f flags, targets []target, results []runResult) string {
+	var b strings.Builder
+	o := f.opts
+	fmt.Fprintf(&b, "## zkd vs Apache ZooKeeper\n\n")
+	fmt.Fprintf(&b, "%d sessions x %d outstanding, %d-byte values, %d keys, %v measured after %v warm-up, forceSync=%s, %s.\n\n",
+		o.Sessions, o.Pipeline, o.Size, o.Nodes, o.Duration, o.Warmup, f.forceSync, machine())
+	for _, t := range targets {
+		fmt.Fprintf(&b, "- %s: %s\n", t.name, t.version)
+	}
+	b.WriteString("\n| workload | server | round | ops/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		s := r.res.Total
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.3f | %.3f | %.3f | %.3f | %d |\n",
+			r.workload, r.server, r.round, s.OpsPerSec, s.P50Ms, s.P99Ms, s.P999Ms, s.MaxMs, s.Errors)
+	}
+	if len(targets) < 2 {
+		return b.String()
+	}
+	b.WriteString("\n| workload | zkd/Apache ops/s | zkd/Apache p99 |\n|---|---:|---:|\n")
+	for _, w := range workloadsInOrder(results) {
+		zOps, zP99 := means(results, w, "zkd")
+		aOps, aP99 := means(results, w, "apache")
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", w, ratio(zOps, aOps), ratio(zP99, aP99))
+	}
+	return b.String()
+}
+
+func workloadsInOrder(results []runResult) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		if !seen[r.workload] {
+			seen[r.workload] = true
+			out = append(out, r.workload)
+		}
+	}
+	return out
+}
+
+func means(results []runResult, workload, server string) (opsPerSec, p99 float64) {
+	n := 0
+	for _, r := range results {
+		if r.workload == workload && r.server == server {
+			opsPerSec += r.res.Total.OpsPerSec
+			p99 += r.res.Total.P99Ms
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return opsPerSec / float64(n), p99 / float64(n)
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
