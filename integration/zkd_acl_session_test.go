@@ -201,7 +201,7 @@ func TestRawOnlyOps(t *testing.T) {
 	must(t, c.Call(jute.OpAuth, &jute.AuthPacket{Scheme: "digest", Auth: []byte("carol:pw")}, nil))
 	var who jute.WhoAmIResponse
 	must(t, c.Call(jute.OpWhoAmI, nil, &who))
-	if !slices.Equal(who.ClientInfo, []jute.ClientInfo{{AuthScheme: "ip", User: "127.0.0.1"}, {AuthScheme: "digest", User: "carol"}}) {
+	if !slices.Equal(who.ClientInfo, []jute.ClientInfo{{AuthScheme: "digest", User: "carol"}, {AuthScheme: "ip", User: "127.0.0.1"}}) {
 		t.Fatalf("whoAmI = %+v", who.ClientInfo)
 	}
 

@@ -311,9 +311,19 @@ func (c *conn) decodeRequest(frame []byte) (*request, error) {
 		req.err = c.authenticate(body.(*jute.AuthPacket))
 		req.closeAfter = req.err != jute.ErrOK
 	case jute.OpMulti:
-		for _, op := range body.(*jute.MultiRequest).Ops {
-			if op.Type == jute.OpGetData || op.Type == jute.OpGetChildren {
+		ops := body.(*jute.MultiRequest).Ops
+		for i, op := range ops {
+			switch op.Type {
+			case jute.OpGetData, jute.OpGetChildren:
 				return nil, fmt.Errorf("multi mixes read op %s with writes", op.Type)
+			case jute.OpCreate, jute.OpCreate2, jute.OpCreateContainer:
+				// MultiOperationRecord rebuilds each create with Op.create,
+				// whose type follows the flags: create2 answers as create,
+				// a container mode becomes createContainer.
+				ops[i].Type = jute.OpCreate
+				if op.Req.(*jute.CreateRequest).Flags == jute.ModeContainer {
+					ops[i].Type = jute.OpCreateContainer
+				}
 			}
 		}
 	case jute.OpMultiRead:

@@ -109,10 +109,10 @@ func (c *conn) read(t *znode.Tree, op jute.OpCode, body jute.Record, session int
 		if strings.IndexByte(q.Path, 0) >= 0 {
 			return nil, jute.ErrBadArguments
 		}
-		stat, acl, ok := t.Exists(q.Path)
-		if ok && !canRead(acl) {
-			return nil, jute.ErrNoAuth
-		}
+		// exists checks no ACL in any ZooKeeper release ("TODO we need to
+		// figure out the security requirement for this!"); clients rely on
+		// it, e.g. to test for a node they cannot read.
+		stat, _, ok := t.Exists(q.Path)
 		if q.Watch {
 			t.Watches.AddData(q.Path, c) // an exists watch is left even on a missing node
 		}
@@ -239,10 +239,22 @@ func (c *conn) multiRead(t *znode.Tree, m *jute.MultiRequest, session int64, aut
 }
 
 // clientInfos is AuthUtil.getClientInfos: one entry per identity; the user
-// is the ip for ip, the user name for digest.
+// is the ip for ip, the user name for digest. The Java server lists the
+// identities a client added before its ip identity.
 func clientInfos(ids []jute.ID) []jute.ClientInfo {
 	out := make([]jute.ClientInfo, 0, len(ids))
+	ordered := make([]jute.ID, 0, len(ids))
 	for _, id := range ids {
+		if id.Scheme != "ip" {
+			ordered = append(ordered, id)
+		}
+	}
+	for _, id := range ids {
+		if id.Scheme == "ip" {
+			ordered = append(ordered, id)
+		}
+	}
+	for _, id := range ordered {
 		user := id.ID
 		if id.Scheme == "digest" {
 			user, _, _ = strings.Cut(id.ID, ":")

@@ -90,6 +90,9 @@ func New() *Tree {
 	t.addSystemNode(ZookeeperPath, open)
 	t.addSystemNode(QuotaPath, open)
 	t.addSystemNode(ConfigPath, t.acls.intern(ReadACLUnsafe))
+	// DataTree sets the config node's ACL with setACL(..., -1), which
+	// leaves its aversion at -1; clients see that value.
+	t.nodes[ConfigPath].stat.Aversion = -1
 	return t
 }
 

@@ -114,13 +114,17 @@ func (ws *Watches) Remove(p string, w Watcher, typ jute.WatcherType, check bool)
 		m watchMode
 	}
 	var sels []sel
+	// As WatchManager does for types 1-3, a type selects a table and every
+	// watch of the watcher in it, whatever its mode; types 4 and 5 (3.9)
+	// select the persistent modes only.
+	all := modeStandard | modePersistent | modeRecursive
 	switch typ {
 	case jute.WatcherChildren:
-		sels = []sel{{ws.child, modeStandard}}
+		sels = []sel{{ws.child, all}}
 	case jute.WatcherData:
-		sels = []sel{{ws.data, modeStandard}}
+		sels = []sel{{ws.data, all}}
 	case jute.WatcherAny:
-		sels = []sel{{ws.child, modeStandard | modePersistent}, {ws.data, modeStandard | modePersistent | modeRecursive}}
+		sels = []sel{{ws.child, all}, {ws.data, all}}
 	case jute.WatcherPersistent:
 		sels = []sel{{ws.child, modePersistent}, {ws.data, modePersistent}}
 	case jute.WatcherPersistentRecursive:

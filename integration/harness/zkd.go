@@ -41,8 +41,14 @@ func BuildZkd(dir string, buildFlags ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
 	out := filepath.Join(dir, "zkd")
-	return out, goBuild(root, ZkdPackage, out, buildFlags...)
+	if err := goBuild(root, ZkdPackage, out, buildFlags...); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // ModuleRoot returns the directory of this module's go.mod, found with `go env GOMOD` from the
