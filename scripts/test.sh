@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command of the README, and what CI runs after installing packages.
+#   bash scripts/test.sh          vet, every test (unit, fuzz seeds, real processes), short fuzzing
+# Tests that need Apache ZooKeeper (Debian's zookeeper package) skip when it is missing,
+# unless ZABKAFKA_REQUIRE_APACHE=1 (CI sets it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+echo "== go vet"
+go vet ./...
+
+echo "== fuzzing each jute decoder briefly (seeds also run in go test)"
+for target in $(go test -list '^Fuzz' ./jute/ | grep '^Fuzz'); do
+	if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-5s}" -parallel=1 ./jute/ 2>&1); then
+		echo "$out"
+		echo "fuzz target ${target} failed; the failing input is under jute/testdata/fuzz/${target}/" >&2
+		exit 1
+	fi
+done
+
+echo "== go test"
+go test -count=1 -timeout 25m ./...
