@@ -152,7 +152,7 @@ func startTargets(ctx context.Context, f flags, work string) ([]target, error) {
 		bin := f.zkdBin
 		if bin == "" {
 			var err error
-			if bin, err = harness.BuildZkd(work); err != nil {
+			if bin, err = harness.BuildZkd(filepath.Join(work, "bin")); err != nil {
 				return targets, err
 			}
 		}
