@@ -72,6 +72,10 @@ type conn struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
+	wmu       sync.Mutex   // held while draining events and writing to the socket
+	inflight  atomic.Int32 // requests queued for the writer and not yet answered
+	inlineOut []byte       // reply buffer of readInline (reader goroutine only)
+
 	stats connStats
 }
 
@@ -234,8 +238,9 @@ func (c *conn) handshake(req *jute.ConnectRequest) bool {
 
 // readLoop decodes requests until the connection ends or sends bad input.
 func (c *conn) readLoop(br *bufio.Reader) {
+	var buf []byte
 	for {
-		frame, err := jute.ReadFrame(br, nil, jute.MaxBuffer)
+		frame, err := jute.ReadFrame(br, buf, jute.MaxBuffer)
 		if err != nil {
 			var fe *jute.FrameError
 			switch {
@@ -251,11 +256,24 @@ func (c *conn) readLoop(br *bufio.Reader) {
 		if !c.s.sessions.touch(c.session.Load(), time.Now().UnixMilli()) {
 			return // session expired or closing: the client learns on reconnect
 		}
+		buf = frame[:0]
+		// Reads decode into values that own their memory (strings), so the
+		// frame buffer is reused; a write keeps its data, so it gets a copy.
+		if len(frame) >= 8 && jute.OpCode(binary.BigEndian.Uint32(frame[4:])).IsWrite() {
+			frame = bytes.Clone(frame)
+		}
 		req, err := c.decodeRequest(frame)
 		if err != nil {
 			c.logBadInput("malformed request", err)
 			return
 		}
+		if !req.isWrite() && !req.closeAfter && c.inflight.Load() == 0 {
+			if !c.readInline(req) {
+				return
+			}
+			continue
+		}
+		c.inflight.Add(1)
 		select {
 		case c.entries <- req:
 		case <-c.closed:
@@ -396,85 +414,121 @@ func newRequestBody(op jute.OpCode) jute.Record {
 }
 
 // writeLoop sends replies in request order and watch events between them.
+// Every socket write happens under wmu, and events are drained under it too,
+// so the reader's inline path (readInline) can never overtake the writer.
 func (c *conn) writeLoop() {
 	out := make([]byte, 0, 64*1024)
 	defer c.close("writer finished")
+	var next *request // taken from the queue, not yet answered
 	for {
-		var closeAfter bool
-		select {
-		case r := <-c.entries:
-			out, closeAfter = c.complete(r, out)
-			// Batch replies that are ready without waiting, one syscall for many.
-			for !closeAfter && len(out) < 64*1024 && len(c.entries) > 0 {
-				out, closeAfter = c.complete(<-c.entries, out)
-			}
-		case <-c.evSig:
-			out = c.drainEvents(out, 1<<63-1)
-		case <-c.closed:
-			return
-		}
-		if !c.flush(&out) {
-			c.log.Debug().Msg("write to client failed")
-			return
-		}
-		if closeAfter {
-			return
-		}
-	}
-}
-
-func (c *conn) flush(out *[]byte) bool {
-	if len(*out) == 0 {
-		return true
-	}
-	_, err := c.nc.Write(*out)
-	*out = (*out)[:0]
-	if err != nil {
-		c.log.Debug().Err(err).Msg("write failed")
-	}
-	return err == nil
-}
-
-// complete appends the reply to r, waiting for a write to be applied. While
-// it waits, replies already built are sent and events keep flowing: every
-// event queued before the write is applied belongs to an earlier txn.
-func (c *conn) complete(r *request, out []byte) ([]byte, bool) {
-	if r.isWrite() {
-	wait:
-		for {
+		if next == nil {
 			select {
-			case <-r.done:
-				break wait
+			case next = <-c.entries:
+			case <-c.evSig:
+				c.wmu.Lock()
+				out = c.drainEvents(out[:0], 1<<63-1)
+				ok := c.send(out)
+				c.wmu.Unlock()
+				if !ok {
+					return
+				}
+				continue
+			case <-c.closed:
+				return
+			}
+		}
+		// A write is answered once it is applied. Events queued meanwhile
+		// wait with it; they are flushed, in zxid order, with its reply.
+		if next.isWrite() {
+			select {
+			case <-next.done:
+			case <-c.closed:
+				return
+			}
+		}
+		c.wmu.Lock()
+		out = out[:0]
+		answered, closeAfter := 0, false
+		for next != nil && !closeAfter && len(out) < 64*1024 {
+			out, closeAfter = c.complete(next, out)
+			answered++
+			next = nil
+			// Batch whatever else is ready: one syscall for many replies.
+			select {
+			case next = <-c.entries:
 			default:
 			}
-			if !c.flush(&out) {
-				return out, true
-			}
-			select {
-			case <-r.done:
-				break wait
-			case <-c.evSig:
-				out = c.drainEvents(out, 1<<63-1)
-			case <-c.closed:
-				return out, true
+			if next != nil && next.isWrite() && !isClosed(next.done) {
+				break // answer what we have; wait for next outside the lock
 			}
 		}
+		ok := c.send(out)
+		c.wmu.Unlock()
+		c.inflight.Add(-int32(answered))
+		if !ok || closeAfter {
+			return
+		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// send writes out to the socket; callers hold wmu.
+func (c *conn) send(out []byte) bool {
+	if len(out) == 0 {
+		return true
+	}
+	if _, err := c.nc.Write(out); err != nil {
+		c.log.Debug().Err(err).Msg("write to client failed")
+		return false
+	}
+	return true
+}
+
+// complete appends the reply to r: a write's once it is applied, a read's
+// by running it now.
+func (c *conn) complete(r *request, out []byte) ([]byte, bool) {
+	if r.isWrite() {
 		// Events of this txn and earlier ones go first; later ones wait.
 		out = c.drainEvents(out, r.zxid)
 		out = c.appendWriteReply(r, out)
 	} else {
 		out = c.execRead(r, out)
 	}
+	c.replied(r)
+	return out, r.closeAfter || r.op == jute.OpCloseSession
+}
+
+// readInline answers a read in the reader goroutine when nothing is queued
+// ahead of it, saving the hand-over to the writer: with one outstanding
+// request per client (the common case) that is a goroutine wake-up less per
+// request. wmu keeps it ordered with the writer's events and replies.
+func (c *conn) readInline(r *request) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.inlineOut = c.execRead(r, c.inlineOut[:0])
+	c.replied(r)
+	return c.send(c.inlineOut)
+}
+
+func (c *conn) replied(r *request) {
 	c.stats.sent.Add(1)
 	c.s.stats.sent.Add(1)
 	if r.op != jute.OpPing {
 		lat := time.Since(r.recv).Milliseconds()
 		c.stats.latency.record(lat)
 		c.s.stats.latency.record(lat)
+		c.stats.lastLatency.Store(lat)
 		c.stats.lastOp.Store(opAbbrev(r.op))
 	}
 	c.stats.lastResponse.Store(time.Now().UnixMilli())
-	return out, r.closeAfter || r.op == jute.OpCloseSession
 }
 
 // Notify implements znode.Watcher. It runs under the tree lock.

@@ -122,7 +122,7 @@ func (c *conn) writeCons(b *strings.Builder) {
 	fmt.Fprintf(b, " /%s[1](queued=%d,recved=%d,sent=%d,sid=%s,lop=%s,est=%d,to=%d,lcxid=%s,lzxid=%s,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d)\n",
 		c.nc.RemoteAddr(), len(c.entries), c.stats.received.Load(), c.stats.sent.Load(), hex(c.session.Load()),
 		lop, c.opened.UnixMilli(), c.timeoutMs.Load(), hex(c.stats.lastCxid.Load()), hex(c.stats.lastZxid.Load()),
-		c.stats.lastResponse.Load(), lmax, lmin, int64(lavg), lmax)
+		c.stats.lastResponse.Load(), c.stats.lastLatency.Load(), lmin, int64(lavg), lmax)
 }
 
 func (s *Server) writeConf(b *strings.Builder) {

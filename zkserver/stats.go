@@ -58,6 +58,7 @@ type connStats struct {
 	lastCxid       atomic.Int64
 	lastZxid       atomic.Int64
 	lastResponse   atomic.Int64
+	lastLatency    atomic.Int64
 	lastOp         atomic.Value // string
 }
 
