@@ -19,5 +19,8 @@ for target in $(go test -list '^Fuzz' ./jute/ | grep '^Fuzz'); do
 	fi
 done
 
+echo "== race detector on the in-process packages"
+go test -race -count=1 ./jute/ ./znode/ ./zkserver/ >/dev/null || go test -race -count=1 ./jute/ ./znode/ ./zkserver/
+
 echo "== go test"
 go test -count=1 -timeout 25m ./...
