@@ -20,7 +20,7 @@ for target in $(go test -list '^Fuzz' ./jute/ | grep '^Fuzz'); do
 done
 
 echo "== race detector on the in-process packages"
-go test -race -count=1 ./jute/ ./znode/ ./zkserver/ >/dev/null || go test -race -count=1 ./jute/ ./znode/ ./zkserver/
+go test -race -count=1 ./jute/ ./znode/ ./zkserver/
 
 echo "== go test"
 go test -count=1 -timeout 25m ./...
