@@ -21,11 +21,10 @@ var (
 // DigestID returns the digest identity for "user:password" credentials, the
 // way DigestAuthenticationProvider.generateDigest does: the user name, a
 // colon, and base64(SHA-1("user:password")).
+// Credentials without a colon are a user name with an empty password part,
+// as generateDigest splits them.
 func DigestID(userPassword string) (string, bool) {
-	user, _, ok := strings.Cut(userPassword, ":")
-	if !ok {
-		return "", false
-	}
+	user, _, _ := strings.Cut(userPassword, ":")
 	sum := sha1.Sum([]byte(userPassword))
 	return user + ":" + base64.StdEncoding.EncodeToString(sum[:]), true
 }
@@ -81,17 +80,29 @@ func validACLID(id jute.ID) bool {
 	case "world":
 		return id.ID == "anyone"
 	case "digest":
-		return strings.Count(id.ID, ":") == 1
+		// DigestAuthenticationProvider.isValid: id.split(":") has exactly
+		// two parts, and Java's split drops trailing empty strings.
+		return len(javaSplit(id.ID, ":")) == 2
 	case "ip":
 		if _, err := netip.ParsePrefix(id.ID); err == nil {
 			return true
 		}
 		_, err := netip.ParseAddr(id.ID)
 		return err == nil
-	case "super", "sasl", "x509":
-		return true
 	}
+	// No provider for the scheme (super, sasl and x509 have none by
+	// default): the ACL is invalid.
 	return false
+}
+
+// javaSplit is String.split for a literal separator: trailing empty strings
+// are removed.
+func javaSplit(s, sep string) []string {
+	parts := strings.Split(s, sep)
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
 }
 
 // FixupACL validates an ACL list from a create or setACL request and expands
@@ -153,10 +164,17 @@ func MaskACL(acl []jute.ACL) []jute.ACL {
 }
 
 // aclCache interns ACL lists so that the many nodes sharing one list (most
-// trees use a handful) share one slice, as ReferenceCountedACLCache does.
+// trees use a handful) share one slice, and counts references so lists no
+// node uses any more are dropped, as ReferenceCountedACLCache does; without
+// the count, clients setting distinct ACLs could grow memory without bound.
 // Interned slices are never modified.
 type aclCache struct {
-	lists map[string][]jute.ACL
+	lists map[string]*aclEntry
+}
+
+type aclEntry struct {
+	list []jute.ACL
+	refs int
 }
 
 func aclKey(acl []jute.ACL) string {
@@ -172,15 +190,30 @@ func aclKey(acl []jute.ACL) string {
 	return b.String()
 }
 
+// intern returns the shared copy of acl and takes a reference to it.
 func (c *aclCache) intern(acl []jute.ACL) []jute.ACL {
 	if c.lists == nil {
-		c.lists = make(map[string][]jute.ACL)
+		c.lists = make(map[string]*aclEntry)
 	}
 	k := aclKey(acl)
-	if l, ok := c.lists[k]; ok {
-		return l
+	e, ok := c.lists[k]
+	if !ok {
+		e = &aclEntry{list: slices.Clone(acl)}
+		c.lists[k] = e
 	}
-	l := slices.Clone(acl)
-	c.lists[k] = l
-	return l
+	e.refs++
+	return e.list
 }
+
+// release drops a reference taken by intern.
+func (c *aclCache) release(acl []jute.ACL) {
+	k := aclKey(acl)
+	if e, ok := c.lists[k]; ok {
+		if e.refs--; e.refs <= 0 {
+			delete(c.lists, k)
+		}
+	}
+}
+
+// size is the number of distinct lists held.
+func (c *aclCache) size() int { return len(c.lists) }

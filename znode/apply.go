@@ -160,9 +160,6 @@ func (t *Tree) create(h *jute.TxnHeader, p string, data []byte, acl []jute.ACL, 
 	if _, exists := t.nodes[p]; exists {
 		return jute.Stat{}, jute.ErrNodeExists
 	}
-	if data == nil {
-		data = []byte{}
-	}
 	n := &node{
 		data: data,
 		acl:  t.acls.intern(acl),
@@ -174,6 +171,7 @@ func (t *Tree) create(h *jute.TxnHeader, p string, data []byte, acl []jute.ACL, 
 	}
 	t.nodes[p] = n
 	t.childSet(parent)[Base(p)] = struct{}{}
+	parent.sorted.Store(nil)
 	if parentCVersion > parent.stat.Cversion {
 		parent.stat.Cversion = parentCVersion
 		parent.stat.Pzxid = h.Zxid
@@ -210,6 +208,8 @@ func (t *Tree) delete(zxid int64, p string) jute.ErrCode {
 	parentPath := Parent(p)
 	parent := t.nodes[parentPath]
 	delete(parent.children, Base(p))
+	parent.sorted.Store(nil)
+	t.acls.release(n.acl)
 	if zxid > parent.stat.Pzxid {
 		parent.stat.Pzxid = zxid
 	}
@@ -237,10 +237,7 @@ func (t *Tree) setData(h *jute.TxnHeader, r *jute.SetDataTxn) (jute.Stat, jute.E
 	if !ok {
 		return jute.Stat{}, jute.ErrNoNode
 	}
-	data := r.Data
-	if data == nil {
-		data = []byte{}
-	}
+	data := r.Data // nil stays nil: Java keeps a null buffer null
 	t.dataBytes += int64(len(data) - len(n.data))
 	n.data = data
 	n.stat.Version = r.Version
@@ -255,7 +252,9 @@ func (t *Tree) setACL(r *jute.SetACLTxn) (jute.Stat, jute.ErrCode) {
 	if !ok {
 		return jute.Stat{}, jute.ErrNoNode
 	}
+	old := n.acl
 	n.acl = t.acls.intern(r.ACL)
+	t.acls.release(old)
 	n.stat.Aversion = r.Version
 	return n.clientStat(), jute.ErrOK
 }

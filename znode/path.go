@@ -31,7 +31,8 @@ func ValidatePath(p string) bool {
 		case c <= 0x1f,
 			c >= 0x7f && c <= 0x9f,
 			c >= 0xd800 && c <= 0xf8ff,
-			c >= 0xfff0 && c <= 0xffff:
+			c >= 0xfff0 && c <= 0xffff,
+			c > 0xffff: // Java sees a surrogate pair (0xd800-0xdfff) here
 			return false
 		}
 	}

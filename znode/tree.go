@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/zabkafka/zabkafka/jute"
 )
@@ -47,6 +48,10 @@ type node struct {
 	acl      []jute.ACL
 	stat     jute.Stat // Cversion is the stored count of child creations
 	children map[string]struct{}
+	// sorted caches the sorted child names for getChildren. Readers fill
+	// it under the tree's read lock (hence atomic); a child create or
+	// delete clears it. The slice is never modified once stored.
+	sorted atomic.Pointer[[]string]
 }
 
 // clientStat is DataNode.copyStat: the derived cversion (creates + deletes),
@@ -87,9 +92,10 @@ func New() *Tree {
 	}
 	open := t.acls.intern(OpenACLUnsafe)
 	t.nodes["/"] = &node{acl: open, data: []byte{}}
-	t.addSystemNode(ZookeeperPath, open)
-	t.addSystemNode(QuotaPath, open)
-	t.addSystemNode(ConfigPath, t.acls.intern(ReadACLUnsafe))
+	t.dataBytes = 1 // Java also counts the root under the key "/"
+	t.addSystemNode(ZookeeperPath, OpenACLUnsafe)
+	t.addSystemNode(QuotaPath, OpenACLUnsafe)
+	t.addSystemNode(ConfigPath, ReadACLUnsafe)
 	// DataTree sets the config node's ACL with setACL(..., -1), which
 	// leaves its aversion at -1; clients see that value.
 	t.nodes[ConfigPath].stat.Aversion = -1
@@ -99,7 +105,7 @@ func New() *Tree {
 // addSystemNode adds a node with all-zero stats, as DataTree's constructor
 // does (the parent's cversion is not touched).
 func (t *Tree) addSystemNode(p string, acl []jute.ACL) {
-	t.nodes[p] = &node{acl: acl, data: []byte{}}
+	t.nodes[p] = &node{acl: t.acls.intern(acl), data: []byte{}}
 	t.childSet(t.nodes[Parent(p)])[Base(p)] = struct{}{}
 	t.dataBytes += int64(len(p))
 }
@@ -174,10 +180,14 @@ func (t *Tree) Children(p string) ([]string, jute.Stat, []jute.ACL, bool) {
 	if !ok {
 		return nil, jute.Stat{}, nil, false
 	}
+	if cached := n.sorted.Load(); cached != nil {
+		return *cached, n.clientStat(), n.acl, true
+	}
 	names := slices.Sorted(maps.Keys(n.children))
 	if names == nil {
 		names = []string{}
 	}
+	n.sorted.Store(&names)
 	return names, n.clientStat(), n.acl, true
 }
 

@@ -186,11 +186,18 @@ func (ws *Watches) Count() int {
 func (ws *Watches) ByPath() map[string][]Watcher {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	seen := make(map[string]map[Watcher]bool)
 	out := make(map[string][]Watcher)
 	for _, t := range []watchTable{ws.data, ws.child} {
 		for p, set := range t {
+			if seen[p] == nil {
+				seen[p] = make(map[Watcher]bool)
+			}
 			for w := range set {
-				out[p] = append(out[p], w)
+				if !seen[p][w] { // a data and a child watch: one entry
+					seen[p][w] = true
+					out[p] = append(out[p], w)
+				}
 			}
 		}
 	}
