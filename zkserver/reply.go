@@ -1,7 +1,9 @@
 package zkserver
 
 import (
+	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/zabkafka/zabkafka/jute"
 	"github.com/zabkafka/zabkafka/znode"
@@ -239,22 +241,12 @@ func (c *conn) multiRead(t *znode.Tree, m *jute.MultiRequest, session int64, aut
 }
 
 // clientInfos is AuthUtil.getClientInfos: one entry per identity; the user
-// is the ip for ip, the user name for digest. The Java server lists the
-// identities a client added before its ip identity.
+// is the ip for ip, the user name for digest, empty for super. The Java
+// server keeps a connection's identities in a HashSet, so whoAmI lists them
+// in that set's iteration order; javaHashSetOrder reproduces it.
 func clientInfos(ids []jute.ID) []jute.ClientInfo {
 	out := make([]jute.ClientInfo, 0, len(ids))
-	ordered := make([]jute.ID, 0, len(ids))
-	for _, id := range ids {
-		if id.Scheme != "ip" {
-			ordered = append(ordered, id)
-		}
-	}
-	for _, id := range ids {
-		if id.Scheme == "ip" {
-			ordered = append(ordered, id)
-		}
-	}
-	for _, id := range ordered {
+	for _, id := range javaHashSetOrder(ids) {
 		user := id.ID
 		if id.Scheme == "digest" {
 			user, _, _ = strings.Cut(id.ID, ":")
@@ -262,6 +254,36 @@ func clientInfos(ids []jute.ID) []jute.ClientInfo {
 		out = append(out, jute.ClientInfo{AuthScheme: id.Scheme, User: user})
 	}
 	return out
+}
+
+// javaHashSetOrder orders ids as java.util.HashSet<Id> iterates them: by
+// bucket (the spread hash masked by the table size: 16, doubled whenever the
+// set passes three quarters full), then by insertion order within a bucket.
+func javaHashSetOrder(ids []jute.ID) []jute.ID {
+	size := 16
+	for len(ids) > size*3/4 {
+		size *= 2
+	}
+	bucket := func(id jute.ID) int {
+		// Id.hashCode as jute generates it, then HashMap.hash's spread.
+		h := int32(17)
+		h = 37*h + javaStringHash(id.Scheme)
+		h = 37*h + javaStringHash(id.ID)
+		u := uint32(h)
+		return int((u ^ u>>16) & uint32(size-1))
+	}
+	out := slices.Clone(ids)
+	slices.SortStableFunc(out, func(a, b jute.ID) int { return bucket(a) - bucket(b) })
+	return out
+}
+
+// javaStringHash is String.hashCode over UTF-16 code units.
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return h
 }
 
 // authenticate handles an auth packet (addauth). digest adds user:hash and,

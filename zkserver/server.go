@@ -95,7 +95,9 @@ func New(cfg *Config, log zerolog.Logger) *Server {
 		perIP:       make(map[string]int),
 		stopping:    make(chan struct{}),
 	}
-	s.sessions = newSessionTracker(cfg.ServerID, cfg.TickTime.Milliseconds(), now.UnixMilli())
+	// A standalone ZooKeeperServer creates session ids as server 1
+	// (createSessionTrackerServerId), whatever myid says.
+	s.sessions = newSessionTracker(1, cfg.TickTime.Milliseconds(), now.UnixMilli())
 	s.stats.reset()
 	return s
 }

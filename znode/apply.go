@@ -192,6 +192,7 @@ func (t *Tree) create(h *jute.TxnHeader, p string, data []byte, acl []jute.ACL, 
 			eph[p] = struct{}{}
 		}
 	}
+	t.quotaCreated(p, len(data))
 	t.Watches.trigger(p, jute.EventNodeCreated, h.Zxid, n.acl, nil)
 	t.Watches.trigger(parentPath, jute.EventNodeChildrenChanged, h.Zxid, parent.acl, nil)
 	return n.clientStat(), jute.ErrOK
@@ -224,6 +225,7 @@ func (t *Tree) delete(zxid int64, p string) jute.ErrCode {
 			}
 		}
 	}
+	t.quotaDeleted(p, len(n.data))
 	// As DataTree.deleteNode: data watches, then child watches of the node
 	// itself (a watcher already told is not told twice), then the parent.
 	told := t.Watches.trigger(p, jute.EventNodeDeleted, zxid, n.acl, nil)
@@ -239,6 +241,7 @@ func (t *Tree) setData(h *jute.TxnHeader, r *jute.SetDataTxn) (jute.Stat, jute.E
 	}
 	data := r.Data // nil stays nil: Java keeps a null buffer null
 	t.dataBytes += int64(len(data) - len(n.data))
+	t.quotaDataChanged(r.Path, len(data)-len(n.data))
 	n.data = data
 	n.stat.Version = r.Version
 	n.stat.Mzxid = h.Zxid

@@ -74,6 +74,7 @@ type Tree struct {
 	nodes      map[string]*node
 	ephemerals map[int64]map[string]struct{} // session -> ephemeral paths
 	special    map[string]struct{}           // container and TTL nodes
+	quotas     map[string]bool               // paths with a quota (PathTrie)
 	sessions   map[int64]int32               // session -> timeout (ms)
 	acls       aclCache
 	lastZxid   int64
@@ -87,6 +88,7 @@ func New() *Tree {
 		nodes:      make(map[string]*node),
 		ephemerals: make(map[int64]map[string]struct{}),
 		special:    make(map[string]struct{}),
+		quotas:     make(map[string]bool),
 		sessions:   make(map[int64]int32),
 		Watches:    NewWatches(),
 	}
