@@ -51,6 +51,7 @@ func main() {
 	flag.DurationVar(&f.jitWarmup, "server-warmup", 5*time.Second, "unmeasured load of every op on each server before the first round (JIT, caches)")
 	flag.IntVar(&f.opts.Sessions, "sessions", load.DefaultSessions, "client sessions")
 	flag.IntVar(&f.opts.Pipeline, "pipeline", 1, "outstanding requests per session")
+	flag.IntVar(&f.opts.Rate, "rate", 0, "total ops/s across sessions (0: unlimited); compare latency at equal load")
 	flag.DurationVar(&f.opts.Duration, "duration", load.DefaultDuration, "measured time per run")
 	flag.DurationVar(&f.opts.Warmup, "warmup", load.DefaultWarmup, "unmeasured load before each run")
 	flag.IntVar(&f.opts.Size, "size", 100, "bytes per written or created node")
@@ -119,13 +120,16 @@ func run(ctx context.Context, f flags) error {
 				o := f.opts
 				o.Servers = []string{t.srv.Addr()}
 				o.Mix = mix
+				cpu := cpuSampler{pid: t.srv.PID()}
+				o.Window = cpu.sample
 				res, err := load.Run(ctx, o)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w\n--- last lines of %s ---\n%s", t.name, names[wi], err, t.srv.LogPath(), t.srv.LogTail(20))
 				}
 				log.Printf("round %d %-6s %-6s %8.0f ops/s  p50 %.3f ms  p99 %.3f ms  errors %d",
 					round+1, names[wi], t.name, res.Total.OpsPerSec, res.Total.P50Ms, res.Total.P99Ms, res.Total.Errors)
-				results = append(results, runResult{workload: names[wi], server: t.name, round: round + 1, res: res})
+				results = append(results, runResult{workload: names[wi], server: t.name, round: round + 1, res: res,
+					cpuPerOp: cpu.perOp(res.Total.Ops)})
 			}
 		}
 	}

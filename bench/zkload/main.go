@@ -34,6 +34,7 @@ func main() {
 	)
 	flag.IntVar(&o.Sessions, "sessions", load.DefaultSessions, "client sessions, each its own connection")
 	flag.IntVar(&o.Pipeline, "pipeline", 1, "outstanding requests per session")
+	flag.IntVar(&o.Rate, "rate", 0, "total ops/s across sessions (0: unlimited); compare latency at equal load")
 	flag.DurationVar(&o.Duration, "duration", load.DefaultDuration, "measured time")
 	flag.DurationVar(&o.Warmup, "warmup", load.DefaultWarmup, "unmeasured load before the measured time")
 	flag.IntVar(&o.Size, "size", 100, "bytes of data per written or created node")

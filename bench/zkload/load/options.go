@@ -33,6 +33,11 @@ type Options struct {
 	// waits for each reply before the next request, like the clients in the ZooKeeper paper's
 	// latency runs; more drives a server towards saturation.
 	Pipeline int
+	// Rate caps the total request rate in ops/s across all sessions (0: as fast as the
+	// server answers). Each worker paces itself to Rate/(Sessions*Pipeline); comparing two
+	// servers at the same rate compares their latency at equal load, which a saturating run
+	// on a machine shared with the load generator cannot.
+	Rate int
 	// Warmup runs the load without measuring it first, so the JVM's JIT and the server's caches
 	// settle (0: none).
 	Warmup time.Duration
@@ -51,6 +56,9 @@ type Options struct {
 	SessionTimeout time.Duration
 	// Seed makes the op and key choices repeatable (0: random).
 	Seed uint64
+	// Window, when set, is called as the measured window opens (true) and closes (false),
+	// so a caller can sample the server's resource use over exactly that window.
+	Window func(open bool)
 	// Logger receives go-zookeeper's messages (nil: dropped).
 	Logger zk.Logger
 }

@@ -68,10 +68,14 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 			for i := range data {
 				data[i] = byte('a' + rng.IntN(26))
 			}
-			workers = append(workers, &worker{
+			w := &worker{
 				conn: c, rec: recs[s], rng: rng, mix: o.Mix, total: o.Mix.total(),
 				keys: r.keys, parent: parentPath(o.Root, s), data: data,
-			})
+			}
+			if o.Rate > 0 {
+				w.interval = time.Duration(float64(time.Second) * float64(o.Sessions*o.Pipeline) / float64(o.Rate))
+			}
+			workers = append(workers, w)
 		}
 	}
 
@@ -85,6 +89,10 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 
+	var opened *time.Timer
+	if o.Window != nil {
+		opened = time.AfterFunc(o.Warmup, func() { o.Window(true) })
+	}
 	ctxDone := ctx.Done()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -105,6 +113,12 @@ wait:
 				break wait
 			}
 		}
+	}
+	if o.Window != nil {
+		if opened.Stop() {
+			o.Window(true) // ended before the window opened: still pair the calls
+		}
+		o.Window(false)
 	}
 	window := max(time.Duration(stop.Load())-o.Warmup, 0)
 	return r.result(recs, window), stuck

@@ -55,12 +55,24 @@ type worker struct {
 	keys   []string // shared, read-only
 	parent string   // where this session's creates go
 	data   []byte
+	// interval paces the worker when Options.Rate is set (0: no pacing).
+	interval time.Duration
 }
 
 // loop runs until the stop offset (nanoseconds since start) passes. Only requests that
 // complete inside [from, stop] count: throughput is completions per second of the window.
 func (w *worker) loop(start time.Time, from time.Duration, stop *atomic.Int64) {
+	// Workers start spread over one interval so paced requests do not arrive in bursts.
+	next := time.Duration(w.rng.Int64N(int64(max(w.interval, 1))))
 	for {
+		if w.interval > 0 {
+			if wait := next - time.Since(start); wait > 0 {
+				time.Sleep(wait)
+			} else if -wait > w.interval {
+				next = time.Since(start) // far behind: do not burst to catch up
+			}
+			next += w.interval
+		}
 		t0 := time.Since(start)
 		if int64(t0) >= stop.Load() {
 			return
