@@ -434,21 +434,6 @@ func TestDifferentialAgainstApacheZooKeeper(t *testing.T) {
 	if len(want) < 100 {
 		t.Fatalf("the scenario recorded only %d lines against Apache ZooKeeper", len(want))
 	}
-	var diffs []string
-	for i := range max(len(want), len(got)) {
-		var w, g string
-		if i < len(want) {
-			w = want[i]
-		}
-		if i < len(got) {
-			g = got[i]
-		}
-		if w != g {
-			diffs = append(diffs, fmt.Sprintf("line %d\n  apache: %s\n  zkd:    %s", i+1, w, g))
-		}
-	}
-	if len(diffs) > 0 {
-		t.Errorf("%d lines differ from Apache ZooKeeper (first 30):\n%s", len(diffs), strings.Join(diffs[:min(30, len(diffs))], "\n"))
-	}
+	compareTranscripts(t, "apache", want, "zkd", got)
 	t.Logf("compared %d transcript lines; accepted deviations: %v", len(want), knownDeviations)
 }
