@@ -110,7 +110,7 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	s.proposer.Start(func(p *Proposal) { s.commitCh <- p })
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go s.prepLoop()
 	go s.finishLoop()
 	go s.expiryLoop()
@@ -141,6 +141,7 @@ func (s *Server) Stop() {
 }
 
 func (s *Server) acceptLoop() {
+	defer s.wg.Done()
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {

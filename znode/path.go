@@ -39,11 +39,6 @@ func ValidatePath(p string) bool {
 	return true
 }
 
-// ValidateSequentialBase checks the path a sequential create names before the
-// suffix is added: it may end in "/" (a node named only by its number), so
-// the rules are checked on the path with a sample suffix appended.
-func ValidateSequentialBase(p string) bool { return ValidatePath(p + "1") }
-
 // Parent returns the parent of a valid, non-root path ("/" for top-level).
 func Parent(p string) string {
 	i := strings.LastIndexByte(p, '/')

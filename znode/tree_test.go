@@ -569,22 +569,7 @@ func TestValidatePathSupplementary(t *testing.T) {
 	}
 }
 
-func TestValidateSequentialBaseAndPathHelpers(t *testing.T) {
-	for _, tc := range []struct {
-		path string
-		ok   bool
-	}{
-		{"/queue/", true},
-		{"/queue/item-", true},
-		{"/", true},
-		{"/a//", false},
-		{"/a/./", false},
-		{"queue/", false},
-	} {
-		if got := znode.ValidateSequentialBase(tc.path); got != tc.ok {
-			t.Errorf("ValidateSequentialBase(%q) = %v, want %v", tc.path, got, tc.ok)
-		}
-	}
+func TestPathHelpers(t *testing.T) {
 	for _, tc := range []struct{ path, parent, base string }{
 		{"/a", "/", "a"},
 		{"/a/b", "/a", "b"},
