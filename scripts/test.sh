@@ -10,13 +10,15 @@ export PATH="/usr/local/go/bin:$PATH"
 echo "== go vet"
 go vet ./...
 
-echo "== fuzzing each jute decoder briefly (seeds also run in go test)"
-for target in $(go test -list '^Fuzz' ./jute/ | grep '^Fuzz'); do
-	if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-5s}" -parallel=1 ./jute/ 2>&1); then
-		echo "$out"
-		echo "fuzz target ${target} failed; the failing input is under jute/testdata/fuzz/${target}/" >&2
-		exit 1
-	fi
+echo "== fuzzing every decoder and the server's request path briefly (seeds also run in go test)"
+for pkg in ./jute/ ./zkserver/; do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+		if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-5s}" -parallel=1 "$pkg" 2>&1); then
+			echo "$out"
+			echo "fuzz target ${target} failed; the failing input is under ${pkg}testdata/fuzz/${target}/" >&2
+			exit 1
+		fi
+	done
 done
 
 echo "== race detector on the in-process packages"

@@ -14,7 +14,7 @@ import (
 
 // startServer runs a server in this process on a free loopback port, so the
 // race detector sees the pipeline, the connections and the tree together.
-func startServer(t *testing.T) *Server {
+func startServer(t testing.TB) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ClientPort = 0
