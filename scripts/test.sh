@@ -11,7 +11,7 @@ echo "== go vet"
 go vet ./...
 
 echo "== fuzzing every decoder and the server's request path briefly (seeds also run in go test)"
-for pkg in ./jute/ ./zkserver/; do
+for pkg in ./jute/ ./zkserver/ ./storage/; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
 		if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-5s}" -parallel=1 "$pkg" 2>&1); then
 			echo "$out"
@@ -22,7 +22,7 @@ for pkg in ./jute/ ./zkserver/; do
 done
 
 echo "== race detector on the in-process packages"
-go test -race -count=1 ./jute/ ./znode/ ./zkserver/
+go test -race -count=1 ./jute/ ./znode/ ./zkserver/ ./storage/...
 
 echo "== go test"
 go test -count=1 -timeout 25m ./...

@@ -1,0 +1,298 @@
+// Package badgerstore is zkd's on-disk Storage: storage.Engine on one
+// badger/v4 database per data dir (DESIGN.md 2.3).
+//
+// Durability: badger runs with SyncWrites, so every commit is on disk when it
+// returns, and the engine's group commit makes one commit (one WAL sync) out
+// of many appends. Syncing explicitly with DB.Sync after unsynced commits
+// would be cheaper for sync=false appends but is not safe: DB.Sync syncs
+// only the current memtable's WAL, and when a commit fills the memtable
+// badger switches to a new WAL without syncing the old one, so an append
+// acknowledged after DB.Sync could still be lost by a power cut until the
+// old memtable is flushed (badger v4.9 db.go: ensureRoomForWrite, Sync).
+package badgerstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/rs/zerolog"
+
+	"github.com/zabkafka/zabkafka/storage"
+)
+
+// Options tune a badgerstore. The zero value suits a small server (2 cores,
+// a few hundred MB of data).
+type Options struct {
+	Engine storage.Options
+	// Logger receives badger's own messages (its info lines at debug
+	// level). The zero value discards them.
+	Logger zerolog.Logger
+	// MemTableSize is badger's memtable (and WAL file) size; 16 MiB by
+	// default instead of badger's 64 MiB. A batch may hold 15% of it.
+	MemTableSize int64
+	// ValueThreshold: values at least this big go to the value log instead
+	// of the LSM tree; 64 KiB by default, so txns stay in the tree and
+	// snapshot chunks (1 MiB) are not copied by every compaction.
+	ValueThreshold int64
+	// ValueLogFileSize bounds a value-log file, the unit the value-log GC
+	// reclaims; 64 MiB by default instead of 1 GiB.
+	ValueLogFileSize int64
+	// GCInterval is how often the value-log GC runs to reclaim the space of
+	// deleted snapshots and purged txns; 10 minutes by default, negative to
+	// disable.
+	GCInterval time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.MemTableSize <= 0 {
+		o.MemTableSize = 16 << 20
+	}
+	if o.ValueThreshold <= 0 {
+		o.ValueThreshold = 64 << 10
+	}
+	if o.ValueLogFileSize <= 0 {
+		o.ValueLogFileSize = 64 << 20
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = 10 * time.Minute
+	}
+}
+
+func badgerOptions(dir string, o Options) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{o.Logger.With().Str("store", "badger").Logger()}).
+		WithSyncWrites(true).
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(2).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithValueThreshold(o.ValueThreshold).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		// Txns are small and already compact; on two cores the CPU is
+		// worth more than the disk.
+		WithCompression(options.None).
+		WithBlockCacheSize(8 << 20).
+		// One writer (the committer) and blind writes: nothing to detect.
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false)
+}
+
+// Store is a badgerstore: storage.Storage plus the badger handle.
+type Store struct {
+	*storage.Engine
+	db  *badger.DB
+	dir string
+
+	stopGC chan struct{}
+	gcDone sync.WaitGroup
+}
+
+// Open opens (creating if needed) the data dir for serverID and recovers
+// it. Errors name the dir; a dir of another server wraps
+// storage.ErrWrongServer.
+func Open(dir string, serverID int64, opts Options) (*Store, error) {
+	opts.defaults()
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("open data dir %s: not a directory", dir)
+	}
+	db, err := badger.Open(badgerOptions(dir, opts))
+	if err != nil {
+		return nil, fmt.Errorf("open data dir %s: %w", dir, explain(err))
+	}
+	e, err := storage.Open(&kv{db: db}, serverID, opts.Engine)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
+	}
+	s := &Store{Engine: e, db: db, dir: dir, stopGC: make(chan struct{})}
+	if opts.GCInterval > 0 {
+		s.gcDone.Add(1)
+		go s.gcLoop(opts.GCInterval)
+	}
+	return s, nil
+}
+
+// explain adds the likely cause to badger errors an operator will meet.
+func explain(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Cannot acquire directory lock"):
+		return fmt.Errorf("%w (is another zkd using it?)", err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w (check the owner and mode of the data dir)", err)
+	}
+	return err
+}
+
+// Dir is the data dir.
+func (s *Store) Dir() string { return s.dir }
+
+// Close stops the GC and closes the engine and badger. Badger flushes its
+// memtable on the way out, so a clean restart replays no WAL.
+func (s *Store) Close() error {
+	select {
+	case <-s.stopGC:
+	default:
+		close(s.stopGC)
+	}
+	s.gcDone.Wait()
+	return s.Engine.Close()
+}
+
+// gcLoop runs badger's value-log GC: deleted snapshot chunks and purged big
+// txns live in value-log files until GC rewrites what is still live there.
+func (s *Store) gcLoop(every time.Duration) {
+	defer s.gcDone.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopGC:
+			return
+		case <-t.C:
+			// Each successful run reclaims one file; stop when nothing
+			// is worth rewriting.
+			for s.db.RunValueLogGC(0.5) == nil {
+				select {
+				case <-s.stopGC:
+					return
+				default:
+				}
+			}
+		}
+	}
+}
+
+// DiskUsage is the bytes of the files in the data dir (the 4lw dirs
+// command's datadir_size); badger preallocates, so this exceeds Size.
+func (s *Store) DiskUsage() (int64, error) {
+	var total int64
+	err := filepath.WalkDir(s.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err == nil {
+			total += fi.Size()
+		}
+		return err
+	})
+	return total, err
+}
+
+// kv adapts badger to storage.KV.
+type kv struct{ db *badger.DB }
+
+var _ storage.KV = (*kv)(nil)
+
+// Commit is one badger txn: atomic in the WAL, and durable on return
+// because of SyncWrites, whatever sync says.
+func (k *kv) Commit(ops []storage.Op, sync bool) error {
+	if len(ops) == 0 {
+		if sync {
+			return k.db.Sync()
+		}
+		return nil
+	}
+	txn := k.db.NewTransaction(true)
+	defer txn.Discard()
+	for _, op := range ops {
+		var err error
+		if op.Delete {
+			err = txn.Delete(op.Key)
+		} else {
+			err = txn.SetEntry(badger.NewEntry(op.Key, op.Value))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return txn.Commit()
+}
+
+// MaxBatch reports badger's own txn limits; it refuses a txn whose count or
+// size reaches them.
+func (k *kv) MaxBatch() (int, int64) {
+	return int(k.db.MaxBatchCount() - 1), k.db.MaxBatchSize() - 1
+}
+
+func (k *kv) Get(key []byte) ([]byte, error) {
+	var v []byte
+	err := k.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, err = it.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, storage.ErrNotFound
+	}
+	return v, err
+}
+
+func (k *kv) Iterate(lo, hi []byte, reverse bool, fn func(storage.Item) error) error {
+	return k.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: reverse})
+		defer it.Close()
+		if !reverse {
+			for it.Seek(lo); it.Valid(); it.Next() {
+				if hi != nil && bytes.Compare(it.Item().Key(), hi) >= 0 {
+					return nil
+				}
+				if err := fn(it.Item()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		// In reverse, Seek finds the last key <= its argument; hi is
+		// exclusive, so skip a key equal to it.
+		if hi == nil {
+			it.Rewind()
+		} else {
+			it.Seek(hi)
+		}
+		for ; it.Valid(); it.Next() {
+			key := it.Item().Key()
+			if hi != nil && bytes.Compare(key, hi) >= 0 {
+				continue
+			}
+			if bytes.Compare(key, lo) < 0 {
+				return nil
+			}
+			if err := fn(it.Item()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (k *kv) Close() error { return k.db.Close() }
+
+// badgerLogger routes badger's logger to zerolog. Badger's info lines are
+// start-up chatter (tables opened, files replayed), so they go to debug.
+type badgerLogger struct{ l zerolog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { logf(b.l.Error(), f, a) }
+func (b badgerLogger) Warningf(f string, a ...any) { logf(b.l.Warn(), f, a) }
+func (b badgerLogger) Infof(f string, a ...any)    { logf(b.l.Debug(), f, a) }
+func (b badgerLogger) Debugf(f string, a ...any)   { logf(b.l.Trace(), f, a) }
+
+// logf formats only for an enabled level: badger logs from hot paths.
+func logf(ev *zerolog.Event, f string, a []any) {
+	if ev.Enabled() {
+		ev.Msg(strings.TrimSpace(fmt.Sprintf(f, a...)))
+	}
+}
