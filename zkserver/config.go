@@ -62,6 +62,8 @@ func DefaultConfig() *Config {
 		ClientPort:             2181,
 		ClientPortAddress:      "127.0.0.1",
 		MaxClientCnxns:         60,
+		MinSessionTimeout:      6 * time.Second,  // 2 ticks
+		MaxSessionTimeout:      60 * time.Second, // 20 ticks
 		FourLetterWords:        []string{"srvr"},
 		ContainerCheckInterval: 60 * time.Second,
 		ContainerMaxPerMinute:  10000,
@@ -71,7 +73,7 @@ func DefaultConfig() *Config {
 	return c
 }
 
-// javaOnlyKeys are settings of the Java server that have no meaning for zkd
+// javaOnlyPrefixes name settings of the Java server that have no meaning for zkd
 // (netty, TLS, SASL, JMX, metrics providers). They are accepted with a
 // warning so an existing zoo.cfg keeps working.
 var javaOnlyPrefixes = []string{
@@ -81,7 +83,7 @@ var javaOnlyPrefixes = []string{
 	"localSessions", "observerMasterPort", "connectToLearnerMasterLimit", "dynamicConfigFile",
 	"peerType", "standaloneEnabled", "reconfigEnabled", "emulate353TTLNodes", "preAllocSize",
 	"snapCount", "autopurge.", "forceSync", "syncEnabled", "digest.", "skipACL", "cnxTimeout",
-	"fsync.warningthresholdms", "syncLimit", "initLimit", "requestThrottle", "largeRequest",
+	"fsync.warningthresholdms", "requestThrottle", "largeRequest",
 }
 
 // ParseConfig reads a zoo.cfg. Errors name the key. Unknown keys and keys
@@ -156,7 +158,6 @@ func ParseConfig(r io.Reader) (*Config, []string, error) {
 				err = fmt.Errorf("server id must be within 0..254")
 			}
 			c.Servers[id] = v
-		case k == "clientPortAddress" || k == "secureClientPortAddress":
 		default:
 			if slices.ContainsFunc(javaOnlyPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
 				warnings = append(warnings, fmt.Sprintf("%s: not used by zkd in this version, ignored", k))

@@ -425,6 +425,18 @@ func (c *conn) writeLoop() {
 			select {
 			case next = <-c.entries:
 			case <-c.evSig:
+				if c.inflight.Load() > 0 {
+					// A reply is queued: events of later txns must not
+					// overtake it. It takes the events due before it; the
+					// signal stays set for the rest.
+					c.signalEvents()
+					select {
+					case next = <-c.entries:
+					case <-c.closed:
+						return
+					}
+					break
+				}
 				c.wmu.Lock()
 				out = c.drainEvents(out[:0], 1<<63-1)
 				ok := c.send(out)
@@ -526,7 +538,7 @@ func (c *conn) replied(r *request) {
 		c.stats.latency.record(lat)
 		c.s.stats.latency.record(lat)
 		c.stats.lastLatency.Store(lat)
-		c.stats.lastOp.Store(opAbbrev(r.op))
+		c.stats.lastOp.Store(int32(r.op))
 	}
 	c.stats.lastResponse.Store(time.Now().UnixMilli())
 }
@@ -537,6 +549,11 @@ func (c *conn) Notify(ev jute.WatcherEvent, zxid int64) {
 	c.evMu.Lock()
 	c.events = append(c.events, event{zxid: zxid, frame: frame})
 	c.evMu.Unlock()
+	c.signalEvents()
+}
+
+// signalEvents wakes the writer; a signal already pending covers this one.
+func (c *conn) signalEvents() {
 	select {
 	case c.evSig <- struct{}{}:
 	default:

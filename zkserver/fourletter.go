@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zabkafka/zabkafka/jute"
 	"github.com/zabkafka/zabkafka/znode"
 )
 
@@ -118,7 +119,7 @@ func (s *Server) writeServerStats(b *strings.Builder, withClients bool) {
 
 func (c *conn) writeCons(b *strings.Builder) {
 	lmin, lavg, lmax := c.stats.latency.values()
-	lop, _ := c.stats.lastOp.Load().(string)
+	lop := opAbbrev(jute.OpCode(c.stats.lastOp.Load()))
 	fmt.Fprintf(b, " /%s[1](queued=%d,recved=%d,sent=%d,sid=%s,lop=%s,est=%d,to=%d,lcxid=%s,lzxid=%s,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d)\n",
 		c.nc.RemoteAddr(), len(c.entries), c.stats.received.Load(), c.stats.sent.Load(), hex(c.session.Load()),
 		lop, c.opened.UnixMilli(), c.timeoutMs.Load(), hex(c.stats.lastCxid.Load()), hex(c.stats.lastZxid.Load()),

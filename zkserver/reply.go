@@ -70,31 +70,21 @@ func (c *conn) execRead(r *request, out []byte) []byte {
 	s := c.s
 	s.treeMu.RLock()
 	defer s.treeMu.RUnlock()
-	t := s.tree
-	zxid := t.LastZxid()
-	if r.op == jute.OpPing || r.err != jute.ErrOK || r.op == jute.OpAuth {
-		out = c.drainEvents(out, 1<<63-1)
+	h := jute.ReplyHeader{Xid: r.xid, Zxid: s.tree.LastZxid()}
+	var rsp jute.Record
+	switch {
+	case r.op == jute.OpAuth:
+		h.Zxid, h.Err = 0, r.err // auth replies carry zxid 0
+	case r.err != jute.ErrOK:
+		h.Err = r.err // decided by the reader (UNIMPLEMENTED)
+	case r.op != jute.OpPing:
+		c.stats.lastZxid.Store(h.Zxid)
+		rsp, h.Err = c.read(s.tree, r.op, r.body, r.session, r.auth)
 	}
-	if r.op == jute.OpPing {
-		return jute.AppendFrame(out, &jute.ReplyHeader{Xid: r.xid, Zxid: zxid})
-	}
-	if r.err != jute.ErrOK || r.op == jute.OpAuth {
-		if r.op == jute.OpAuth {
-			zxid = 0
-		}
-		return jute.AppendFrame(out, &jute.ReplyHeader{Xid: r.xid, Zxid: zxid, Err: r.err})
-	}
-	c.stats.lastZxid.Store(zxid)
-	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}
-	rsp, err := c.read(t, r.op, r.body, r.session, r.auth)
-	// setWatches queues its catch-up events while it runs; they, and every
-	// event of a txn this read can see, go before the reply.
+	// Every event of a txn this read can see, and setWatches' catch-up
+	// events, go before the reply.
 	out = c.drainEvents(out, 1<<63-1)
-	if err != jute.ErrOK {
-		h.Err = err
-		return jute.AppendFrame(out, &h)
-	}
-	if rsp == nil {
+	if h.Err != jute.ErrOK || rsp == nil {
 		return jute.AppendFrame(out, &h)
 	}
 	return jute.AppendFrame(out, &h, rsp)

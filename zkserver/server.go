@@ -203,21 +203,22 @@ func (s *Server) prepare(r *request) *Proposal {
 	typ := r.op
 	var rec jute.Record
 	var err error
-	switch r.op {
-	case jute.OpMulti:
-		rec, err = pc.prepMulti(r.body.(*jute.MultiRequest))
-	case jute.OpCreateSession:
+	// A client's request from a session that is expiring or closing fails;
+	// session txns and the server's own requests (no connection) go on.
+	expired := r.conn != nil && r.session != 0 && !s.sessions.valid(r.session)
+	switch {
+	case r.op == jute.OpCreateSession:
 		rec = &jute.CreateSessionTxn{TimeOut: r.body.(*jute.CreateSessionTxn).TimeOut}
-	case jute.OpCloseSession:
+	case r.op == jute.OpCloseSession:
 		rec = pc.prepCloseSession()
+	case expired:
+		err = jute.ErrSessionExpired
+	case r.op == jute.OpMulti:
+		rec, err = pc.prepMulti(r.body.(*jute.MultiRequest))
 	default:
-		if r.session != 0 && !s.sessions.valid(r.session) && r.conn != nil {
-			err = jute.ErrSessionExpired
-		} else {
-			rec, err = pc.prepOp(r.op, r.body)
-		}
+		rec, err = pc.prepOp(r.op, r.body)
 	}
-	if err != nil && r.op != jute.OpMulti {
+	if err != nil && (r.op != jute.OpMulti || expired) {
 		typ, rec = jute.OpError, &jute.ErrorTxn{Err: errCode(err)}
 		pc.pending, pc.touched = nil, nil
 	}

@@ -1,6 +1,9 @@
 package zkserver
 
-import "sync"
+import (
+	"maps"
+	"sync"
+)
 
 // sessionTracker is SessionTrackerImpl: live sessions, their timeouts, their
 // expiry buckets, the connection that owns each, and sessions being closed.
@@ -130,9 +133,5 @@ func (t *sessionTracker) count() int {
 func (t *sessionTracker) snapshot() map[int64]int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[int64]int64, len(t.timeouts))
-	for k, v := range t.timeouts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(t.timeouts)
 }

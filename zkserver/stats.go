@@ -59,7 +59,7 @@ type connStats struct {
 	lastZxid       atomic.Int64
 	lastResponse   atomic.Int64
 	lastLatency    atomic.Int64
-	lastOp         atomic.Value // string
+	lastOp         atomic.Int32 // op code; opAbbrev names it for cons
 }
 
 func (s *connStats) reset() {
@@ -68,7 +68,7 @@ func (s *connStats) reset() {
 	s.latency.reset()
 	s.lastCxid.Store(-1)
 	s.lastZxid.Store(-1)
-	s.lastOp.Store("NA")
+	s.lastOp.Store(int32(jute.OpNotification)) // "NA" until the first reply
 }
 
 // opAbbrev is the lastOp name the Java server shows in cons.

@@ -69,7 +69,6 @@ func run() int {
 			log.Warn().Str("config", *configPath).Msg(w)
 		}
 	} else {
-		cfg.MinSessionTimeout, cfg.MaxSessionTimeout = 2*cfg.TickTime, 20*cfg.TickTime
 		cfg.FourLetterWords = []string{"*"} // a local development server: allow every 4lw
 	}
 	if *dataDir != "" {
