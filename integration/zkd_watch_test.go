@@ -131,6 +131,11 @@ func noRawEvent(t *testing.T, c *zkproto.Client) {
 	}
 }
 
+// ev is a server-sent notification as clients decode it.
+func ev(typ jute.EventType, p string) jute.WatcherEvent {
+	return jute.WatcherEvent{Type: typ, State: jute.StateSyncConnected, Path: p}
+}
+
 // must2 checks a raw call's outcome: nil for OK, else the ErrCode.
 func must2(t *testing.T, err error, want jute.ErrCode) {
 	t.Helper()
@@ -178,9 +183,6 @@ func TestPersistentWatches(t *testing.T) {
 	_, err = writer.Create("/p", nil, 0, openACL)
 	must(t, err)
 
-	ev := func(typ jute.EventType, p string) jute.WatcherEvent {
-		return jute.WatcherEvent{Type: typ, State: jute.StateSyncConnected, Path: p}
-	}
 	// Persistent: the path's own data events and its child events; it
 	// survives NodeDeleted.
 	got, err := w.WaitEvents(5, 10*time.Second)
@@ -239,9 +241,6 @@ func TestSetWatchesCatchUp(t *testing.T) {
 		ExistWatches: []string{"/cu/born", "/cu/unborn"},
 		ChildWatches: []string{"/cu/kids"},
 	}, nil))
-	ev := func(typ jute.EventType, p string) jute.WatcherEvent {
-		return jute.WatcherEvent{Type: typ, State: jute.StateSyncConnected, Path: p}
-	}
 	checkEvents(t, c.Events, []jute.WatcherEvent{
 		ev(jute.EventNodeDataChanged, "/cu/data"),
 		ev(jute.EventNodeDeleted, "/cu/gone"),
