@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,19 @@ type Config struct {
 	// GlobalOutstandingLimit bounds queued requests before reading pauses.
 	GlobalOutstandingLimit int
 
+	// SnapCount is snapCount: a snapshot is taken after a random number of
+	// txns between SnapCount/2 and SnapCount, as ZooKeeper does so the
+	// members of an ensemble do not all snapshot at once.
+	SnapCount int
+	// SnapRetainCount is autopurge.snapRetainCount (at least 3).
+	SnapRetainCount int
+	// PurgeInterval is autopurge.purgeInterval: ZooKeeper's value is in
+	// hours; zkd also accepts a Go duration ("90s"). 0 disables purging.
+	PurgeInterval time.Duration
+	// ForceSync is forceSync: a write is acknowledged only after its txn is
+	// fsynced. "no" trades durability for latency, as in ZooKeeper.
+	ForceSync bool
+
 	// ServerID is the myid of this server (0 for standalone).
 	ServerID int64
 	// Servers holds the server.N lines; the ensemble is a later milestone, so
@@ -68,6 +82,9 @@ func DefaultConfig() *Config {
 		ContainerCheckInterval: 60 * time.Second,
 		ContainerMaxPerMinute:  10000,
 		GlobalOutstandingLimit: 1000,
+		SnapCount:              100000,
+		SnapRetainCount:        3,
+		ForceSync:              true,
 		Servers:                map[int64]string{},
 	}
 	return c
@@ -82,7 +99,7 @@ var javaOnlyPrefixes = []string{
 	"zookeeper.", "jute.", "audit.", "multiAddress.", "quorumListenOnAllIPs", "electionAlg",
 	"localSessions", "observerMasterPort", "connectToLearnerMasterLimit", "dynamicConfigFile",
 	"peerType", "standaloneEnabled", "reconfigEnabled", "emulate353TTLNodes", "preAllocSize",
-	"snapCount", "autopurge.", "forceSync", "syncEnabled", "digest.", "skipACL", "cnxTimeout",
+	"syncEnabled", "digest.", "skipACL", "cnxTimeout",
 	"fsync.warningthresholdms", "requestThrottle", "largeRequest",
 }
 
@@ -147,6 +164,22 @@ func ParseConfig(r io.Reader) (*Config, []string, error) {
 				err = fmt.Errorf("want user:base64hash")
 			}
 			c.SuperDigest = v
+		case k == "snapCount" || k == "zookeeper.snapCount":
+			c.SnapCount, err = parseInt(v)
+			if err == nil && c.SnapCount < 2 {
+				warnings = append(warnings, fmt.Sprintf("%s=%s: raised to 2, the smallest ZooKeeper allows", k, v))
+				c.SnapCount = 2
+			}
+		case k == "autopurge.snapRetainCount":
+			c.SnapRetainCount, err = parseInt(v)
+			if err == nil && c.SnapRetainCount < 3 {
+				warnings = append(warnings, fmt.Sprintf("%s=%s: raised to 3, the smallest ZooKeeper allows", k, v))
+				c.SnapRetainCount = 3
+			}
+		case k == "autopurge.purgeInterval":
+			c.PurgeInterval, err = parseHoursOrDuration(v)
+		case k == "forceSync" || k == "zookeeper.forceSync":
+			c.ForceSync, err = parseYesNo(v)
 		case k == "znode.container.checkIntervalMs":
 			c.ContainerCheckInterval, err = parseMs(v)
 		case k == "znode.container.maxPerMinute":
@@ -226,6 +259,17 @@ func (c *Config) FourLetterWordAllowed(cmd string) bool {
 	return slices.Contains(c.FourLetterWords, "*") || slices.Contains(c.FourLetterWords, cmd)
 }
 
+// StorageDir is where zkd keeps its badger database: under dataLogDir when
+// set (the txn log's fsyncs are what a dedicated log device is for), else
+// under dataDir. One database holds log and snapshots (DESIGN.md 2.3).
+func (c *Config) StorageDir() string {
+	dir := c.DataLogDir
+	if dir == "" {
+		dir = c.DataDir
+	}
+	return filepath.Join(dir, "zkd-db")
+}
+
 // ListenAddr is the client listener address.
 func (c *Config) ListenAddr() string {
 	host := c.ClientPortAddress
@@ -236,6 +280,32 @@ func (c *Config) ListenAddr() string {
 }
 
 func parseInt(v string) (int, error) { return strconv.Atoi(v) }
+
+// parseHoursOrDuration reads autopurge.purgeInterval: whole hours as in
+// ZooKeeper, or a Go duration. Negative means disabled, as 0 does.
+func parseHoursOrDuration(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		return max(time.Duration(n), 0) * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("want whole hours or a duration such as 30m")
+	}
+	return max(d, 0), nil
+}
+
+// parseYesNo reads ZooKeeper's yes/no switches (forceSync). ZooKeeper takes
+// anything but "no" as yes; zkd refuses a value that is neither, so a typo
+// cannot silently change durability.
+func parseYesNo(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "yes", "true":
+		return true, nil
+	case "no", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("want yes or no")
+}
 
 func parseMs(v string) (time.Duration, error) {
 	n, err := strconv.Atoi(v)

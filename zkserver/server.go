@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zabkafka/zabkafka/jute"
+	"github.com/zabkafka/zabkafka/storage"
 	"github.com/zabkafka/zabkafka/znode"
 )
 
@@ -56,6 +57,14 @@ type Server struct {
 	proposer Proposer
 	started  time.Time
 
+	// store and snaps are nil for a server built by New (memory only).
+	store storage.Storage
+	snaps *snapshotter
+
+	failOnce sync.Once
+	failed   chan struct{} // closed by fail
+	failErr  error
+
 	treeMu sync.RWMutex
 	tree   *znode.Tree
 
@@ -94,6 +103,7 @@ func New(cfg *Config, log zerolog.Logger) *Server {
 		conns:       make(map[*conn]struct{}),
 		perIP:       make(map[string]int),
 		stopping:    make(chan struct{}),
+		failed:      make(chan struct{}),
 	}
 	// A standalone ZooKeeperServer creates session ids as server 1
 	// (createSessionTrackerServerId), whatever myid says.
@@ -102,14 +112,73 @@ func New(cfg *Config, log zerolog.Logger) *Server {
 	return s
 }
 
+// Open builds a durable server on st: the tree is restored from the newest
+// intact snapshot plus the log, sessions found there come back with fresh
+// timeouts (as in ZooKeeper: their clients have a full timeout to
+// reconnect), and every txn is appended to st before it is applied. The
+// server owns st from now on and closes it in Stop.
+func Open(cfg *Config, log zerolog.Logger, st storage.Storage) (*Server, error) {
+	s := New(cfg, log)
+	rec := st.Recovery()
+	ev := log.Info()
+	if !rec.Clean() {
+		ev = log.Warn()
+	}
+	ev.Str("report", rec.String()).Msg("storage opened")
+	r, err := restore(st, log)
+	if err != nil {
+		return nil, err
+	}
+	s.tree, s.store = r.tree, st
+	s.nextZxid = r.tree.LastZxid() + 1
+	s.proposer = newLogProposer(st, cfg.ForceSync, s.fail)
+	now := time.Now().UnixMilli()
+	sessions := r.tree.Sessions()
+	for id, timeout := range sessions {
+		s.sessions.restore(id, int64(timeout), now)
+	}
+	// Counting the replayed txns towards the next snapshot bounds the
+	// replay of a server that is restarted often.
+	s.snaps = newSnapshotter(st, log, cfg.SnapCount, r.replayed)
+	s.snaps.startup.record(r.snapLoad)
+	log.Info().Str("snapshot", hex(r.snapZxid)).Dur("snapshotLoad", r.snapLoad).
+		Int64("replayed", r.replayed).Dur("replay", r.replayTime).Str("zxid", hex(r.tree.LastZxid())).
+		Int("nodes", r.tree.NodeCount()).Int("sessions", len(sessions)).Bool("forceSync", cfg.ForceSync).
+		Msg("state restored")
+	return s, nil
+}
+
+// fail stops a server that can no longer keep its promises (its log cannot
+// be written); Run returns err.
+func (s *Server) fail(err error) {
+	s.failOnce.Do(func() {
+		s.failErr = err
+		s.log.Error().Err(err).Msg("unrecoverable error, shutting down")
+		close(s.failed)
+		go s.Stop()
+	})
+}
+
 // Start opens the client port and starts the pipeline.
 func (s *Server) Start() error {
 	ln, err := net.Listen("tcp", s.cfg.ListenAddr())
 	if err != nil {
+		if s.store != nil {
+			s.store.Close()
+		}
 		return fmt.Errorf("listen on clientPort: %w", err)
 	}
 	s.ln = ln
-	s.proposer.Start(func(p *Proposal) { s.commitCh <- p })
+	s.proposer.Start(func(p *Proposal) {
+		select {
+		case s.commitCh <- p:
+		case <-s.stopping:
+		}
+	})
+	if s.snaps != nil && s.cfg.PurgeInterval > 0 {
+		s.snaps.wg.Add(1)
+		go s.snaps.purgeLoop(s.cfg.PurgeInterval, s.cfg.SnapRetainCount)
+	}
 	s.wg.Add(5)
 	go s.prepLoop()
 	go s.finishLoop()
@@ -124,7 +193,9 @@ func (s *Server) Start() error {
 // Addr is the listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Stop closes the listener and every connection, then the pipeline.
+// Stop closes the listener and every connection, then the pipeline, then
+// the storage. Txns already queued for the log are written; those not yet
+// applied are replayed at the next start (their clients got no reply).
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		close(s.stopping)
@@ -134,8 +205,16 @@ func (s *Server) Stop() {
 			c.close("server shutting down")
 		}
 		s.connsMu.Unlock()
-		s.proposer.Stop()
 		s.wg.Wait()
+		s.proposer.Stop() // after the prepare stage: no Propose runs now
+		if s.snaps != nil {
+			s.snaps.close()
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				s.log.Error().Err(err).Msg("closing storage")
+			}
+		}
 		s.log.Info().Msg("stopped")
 	})
 }
@@ -265,6 +344,9 @@ func (s *Server) finishLoop() {
 				r.res, r.zxid = res, p.Txn.Header.Zxid
 			}
 		}
+		if s.snaps != nil {
+			s.snaps.applied(s.tree, len(batch))
+		}
 		s.treeMu.Unlock()
 		for _, p := range batch {
 			r, _ := p.Ctx.(*request)
@@ -360,7 +442,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(); err != nil {
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-s.failed:
+	}
 	s.Stop()
-	return nil
+	return s.failErr
 }

@@ -37,6 +37,15 @@ func (t *sessionTracker) create(timeoutMs, nowMs int64) int64 {
 	return id
 }
 
+// restore re-creates a session found in the restored state, armed to expire
+// one timeout from now.
+func (t *sessionTracker) restore(id, timeoutMs, nowMs int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.timeouts[id] = timeoutMs
+	t.q.touch(id, nowMs, timeoutMs)
+}
+
 // touch re-arms a live session; false if it is gone or closing.
 func (t *sessionTracker) touch(id, nowMs int64) bool {
 	t.mu.Lock()

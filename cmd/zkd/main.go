@@ -21,6 +21,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zabkafka/zabkafka/storage/badgerstore"
 	"github.com/zabkafka/zabkafka/zkserver"
 )
 
@@ -95,11 +96,22 @@ func run() int {
 		}()
 	}
 
-	srv := zkserver.New(cfg, log)
+	dir := cfg.StorageDir()
+	st, err := badgerstore.Open(dir, cfg.ServerID, badgerstore.Options{NoSync: !cfg.ForceSync, Logger: log})
+	if err != nil {
+		log.Error().Err(err).Msg("cannot open the data dir")
+		return 1
+	}
+	srv, err := zkserver.Open(cfg, log, st)
+	if err != nil {
+		st.Close()
+		log.Error().Err(err).Str("dir", dir).Msg("cannot restore state")
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := srv.Run(ctx); err != nil {
-		log.Error().Err(err).Msg("cannot start")
+		log.Error().Err(err).Msg("stopped on error")
 		return 1
 	}
 	return 0

@@ -46,6 +46,12 @@ type Options struct {
 	// ValueLogFileSize bounds a value-log file, the unit the value-log GC
 	// reclaims; 64 MiB by default instead of 1 GiB.
 	ValueLogFileSize int64
+	// NoSync turns badger's SyncWrites off (zoo.cfg forceSync=no): commits
+	// reach the operating system's page cache but are not fsynced, so a
+	// killed process loses nothing and a power cut may lose the newest
+	// writes, as with ZooKeeper's forceSync=no. Append's sync flag is then
+	// not a durability promise.
+	NoSync bool
 	// GCInterval is how often the value-log GC runs to reclaim the space of
 	// deleted snapshots and purged txns; 10 minutes by default, negative to
 	// disable.
@@ -70,7 +76,7 @@ func (o *Options) defaults() {
 func badgerOptions(dir string, o Options) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{o.Logger.With().Str("store", "badger").Logger()}).
-		WithSyncWrites(true).
+		WithSyncWrites(!o.NoSync).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(2).
 		WithNumCompactors(2).
@@ -195,7 +201,7 @@ type kv struct{ db *badger.DB }
 var _ storage.KV = (*kv)(nil)
 
 // Commit is one badger txn: atomic in the WAL, and durable on return
-// because of SyncWrites, whatever sync says.
+// because of SyncWrites, whatever sync says (unless Options.NoSync).
 func (k *kv) Commit(ops []storage.Op, sync bool) error {
 	if len(ops) == 0 {
 		if sync {
