@@ -67,7 +67,7 @@ func (s *Server) FourLetterWord(cmd string) string {
 	case "wchs", "wchc", "wchp":
 		s.writeWatches(&b, cmd)
 	case "dirs":
-		fmt.Fprintf(&b, "datadir_size: 0\nlogdir_size: 0\n")
+		fmt.Fprintf(&b, "datadir_size: %d\nlogdir_size: %d\n", diskUsage(s.cfg.DataDir), diskUsage(s.cfg.DataLogDir))
 	case "gtmk", "stmk":
 		return "0\n"
 	case "hash":
@@ -128,8 +128,8 @@ func (c *conn) writeCons(b *strings.Builder) {
 
 func (s *Server) writeConf(b *strings.Builder) {
 	cfg := s.cfg
-	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=-1\ndataDir=%s\ndataDirSize=0\ndataLogDir=%s\ndataLogSize=0\n",
-		cfg.ClientPort, cfg.DataDir, cfg.DataLogDir)
+	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=-1\ndataDir=%s\ndataDirSize=%d\ndataLogDir=%s\ndataLogSize=%d\n",
+		cfg.ClientPort, cfg.DataDir, diskUsage(cfg.DataDir), cfg.DataLogDir, diskUsage(cfg.DataLogDir))
 	fmt.Fprintf(b, "tickTime=%d\nmaxClientCnxns=%d\nminSessionTimeout=%d\nmaxSessionTimeout=%d\nclientPortListenBacklog=-1\nserverId=%d\n",
 		cfg.TickTime.Milliseconds(), cfg.MaxClientCnxns, cfg.MinSessionTimeout.Milliseconds(),
 		cfg.MaxSessionTimeout.Milliseconds(), cfg.ServerID)
@@ -180,6 +180,7 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	kv("connection_rejected", s.stats.rejected.Load())
 	kv("stale_sessions_expired", s.stats.expiredSessions.Load())
 	kv("bad_input_count", s.stats.badInput.Load())
+	s.writeStorageMntr(kv)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	kv("go_heap_inuse_bytes", ms.HeapInuse)

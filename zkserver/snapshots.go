@@ -190,11 +190,16 @@ func (d *durationStats) record(v time.Duration) {
 	d.sum += v
 }
 
-func (d *durationStats) values() (count int64, sum, minimum, avg, maximum time.Duration) {
+type durationSummary struct {
+	count              int64
+	sum, min, avg, max time.Duration
+}
+
+func (d *durationStats) values() durationSummary {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.count == 0 {
-		return 0, 0, 0, 0, 0
+		return durationSummary{}
 	}
-	return d.count, d.sum, d.minimum, d.sum / time.Duration(d.count), d.maxDur
+	return durationSummary{count: d.count, sum: d.sum, min: d.minimum, avg: d.sum / time.Duration(d.count), max: d.maxDur}
 }
