@@ -344,10 +344,15 @@ func (s *Server) finishLoop() {
 				r.res, r.zxid = res, p.Txn.Header.Zxid
 			}
 		}
-		if s.snaps != nil {
-			s.snaps.applied(s.tree, len(batch))
-		}
 		s.treeMu.Unlock()
+		if s.snaps != nil && s.snaps.due(len(batch)) {
+			// This goroutine is the only writer, so the tree cannot move
+			// between the unlock above and the copy; a read lock lets
+			// readers go on during the copy.
+			s.treeMu.RLock()
+			s.snaps.take(s.tree)
+			s.treeMu.RUnlock()
+		}
 		for _, p := range batch {
 			r, _ := p.Ctx.(*request)
 			if r == nil {

@@ -56,14 +56,21 @@ func (sn *snapshotter) nextThreshold() int {
 	return half + rand.IntN(sn.snapCount-half) + 1
 }
 
-// applied counts txns and starts a snapshot when it is time. The caller
-// holds the tree lock (any mode) and is the finish goroutine.
-func (sn *snapshotter) applied(t *znode.Tree, n int) {
+// due counts applied txns and reports whether it is time for a snapshot.
+// Called by the finish goroutine only.
+func (sn *snapshotter) due(n int) bool {
 	sn.since += n
 	if sn.since < sn.threshold {
-		return
+		return false
 	}
 	sn.since, sn.threshold = 0, sn.nextThreshold()
+	return true
+}
+
+// take starts a snapshot of t unless one is still being written (then it
+// skips, as ZooKeeper does). The caller holds the tree lock (a read lock
+// suffices) and is the finish goroutine.
+func (sn *snapshotter) take(t *znode.Tree) {
 	if !sn.busy.CompareAndSwap(false, true) {
 		sn.skipped.Add(1)
 		sn.log.Warn().Msg("too busy to snapshot: the previous one is still being written; skipping")

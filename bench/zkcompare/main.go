@@ -17,12 +17,11 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/zabkafka/zabkafka/bench/internal/servers"
 	"github.com/zabkafka/zabkafka/bench/zkload/load"
 	"github.com/zabkafka/zabkafka/integration/harness"
 )
@@ -69,13 +68,6 @@ func main() {
 	}
 }
 
-// target is one server under test.
-type target struct {
-	name    string // "apache" or "zkd"
-	srv     *harness.Server
-	version string // first line of srvr
-}
-
 func run(ctx context.Context, f flags) error {
 	var mixes []load.Mix
 	names := strings.Split(f.workloads, ",")
@@ -96,7 +88,7 @@ func run(ctx context.Context, f flags) error {
 		defer os.RemoveAll(work)
 	}
 	targets, err := startTargets(ctx, f, work)
-	defer stopTargets(targets)
+	defer servers.StopAll(targets)
 	if err != nil {
 		return err
 	}
@@ -111,24 +103,24 @@ func run(ctx context.Context, f flags) error {
 			// other has just warmed up (page cache, CPU frequency) or tired out.
 			order := targets
 			if (round+wi)%2 == 1 {
-				order = reversed(targets)
+				order = servers.Reversed(targets)
 			}
 			for _, t := range order {
 				if ctx.Err() != nil {
 					break
 				}
 				o := f.opts
-				o.Servers = []string{t.srv.Addr()}
+				o.Servers = []string{t.Srv.Addr()}
 				o.Mix = mix
-				cpu := cpuSampler{pid: t.srv.PID()}
+				cpu := cpuSampler{pid: t.Srv.PID()}
 				o.Window = cpu.sample
 				res, err := load.Run(ctx, o)
 				if err != nil {
-					return fmt.Errorf("%s %s: %w\n--- last lines of %s ---\n%s", t.name, names[wi], err, t.srv.LogPath(), t.srv.LogTail(20))
+					return fmt.Errorf("%s %s: %w\n--- last lines of %s ---\n%s", t.Name, names[wi], err, t.Srv.LogPath(), t.Srv.LogTail(20))
 				}
 				log.Printf("round %d %-6s %-6s %8.0f ops/s  p50 %.3f ms  p99 %.3f ms  errors %d",
-					round+1, names[wi], t.name, res.Total.OpsPerSec, res.Total.P50Ms, res.Total.P99Ms, res.Total.Errors)
-				results = append(results, runResult{workload: names[wi], server: t.name, round: round + 1, res: res,
+					round+1, names[wi], t.Name, res.Total.OpsPerSec, res.Total.P50Ms, res.Total.P99Ms, res.Total.Errors)
+				results = append(results, runResult{workload: names[wi], server: t.Name, round: round + 1, res: res,
 					cpuPerOp: cpu.perOp(res.Total.Ops)})
 			}
 		}
@@ -137,77 +129,31 @@ func run(ctx context.Context, f flags) error {
 	return ctx.Err()
 }
 
-func startTargets(ctx context.Context, f flags, work string) ([]target, error) {
-	cfg := func(name string) harness.Config {
-		return harness.Config{
-			Dir:   filepath.Join(work, name),
-			Extra: map[string]string{"forceSync": f.forceSync},
-		}
-	}
-	var targets []target
-	if !f.zkdOnly {
-		s, err := harness.StartApacheZK(ctx, cfg("apache"))
-		if err != nil {
-			return targets, err
-		}
-		targets = append(targets, target{name: "apache", srv: s})
-	}
-	if !f.apacheOnly {
-		bin := f.zkdBin
-		if bin == "" {
-			var err error
-			if bin, err = harness.BuildZkd(filepath.Join(work, "bin")); err != nil {
-				return targets, err
-			}
-		}
-		s, err := harness.StartZkd(ctx, bin, cfg("zkd"))
-		if err != nil {
-			return targets, err
-		}
-		targets = append(targets, target{name: "zkd", srv: s})
-	}
-	for i := range targets {
-		reply, _ := harness.FourLetter(targets[i].srv.Addr(), "srvr", 5*time.Second)
-		targets[i].version, _, _ = strings.Cut(reply, "\n")
-	}
-	return targets, nil
+func startTargets(ctx context.Context, f flags, work string) ([]*servers.Target, error) {
+	return servers.Start(ctx, servers.Options{
+		Work:       work,
+		ZkdOnly:    f.zkdOnly,
+		ApacheOnly: f.apacheOnly,
+		ZkdBin:     f.zkdBin,
+		Config:     harness.Config{Extra: map[string]string{"forceSync": f.forceSync}},
+	})
 }
 
 // warmUp runs every op on each server once before measuring: the first seconds of a JVM run
 // at a fraction of its speed until the JIT has compiled the hot paths, which would penalise
 // whichever workload happened to go first.
-func warmUp(ctx context.Context, f flags, targets []target) error {
+func warmUp(ctx context.Context, f flags, targets []*servers.Target) error {
 	if f.jitWarmup <= 0 {
 		return nil
 	}
 	for _, t := range targets {
 		o := f.opts
-		o.Servers = []string{t.srv.Addr()}
+		o.Servers = []string{t.Srv.Addr()}
 		o.Mix = load.Mix{load.OpRead: 50, load.OpWrite: 40, load.OpCreate: 10}
 		o.Warmup, o.Duration = 0, f.jitWarmup
 		if _, err := load.Run(ctx, o); err != nil {
-			return fmt.Errorf("warm up %s: %w", t.name, err)
+			return fmt.Errorf("warm up %s: %w", t.Name, err)
 		}
 	}
 	return nil
-}
-
-func stopTargets(targets []target) {
-	for _, t := range targets {
-		if err := t.srv.Stop(); err != nil {
-			log.Printf("stop %s: %v", t.name, err)
-		}
-	}
-}
-
-func reversed(ts []target) []target {
-	out := make([]target, len(ts))
-	for i, t := range ts {
-		out[len(ts)-1-i] = t
-	}
-	return out
-}
-
-func machine() string {
-	return fmt.Sprintf("%d CPUs, GOMAXPROCS %d, %s/%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zabkafka/zabkafka/bench/internal/servers"
 	"github.com/zabkafka/zabkafka/bench/zkload/load"
 )
 
@@ -17,7 +18,7 @@ type runResult struct {
 
 // report renders the markdown: settings, one row per run, then the zkd/Apache ratios per
 // workload from the means over rounds.
-func report(f flags, targets []target, results []runResult) string {
+func report(f flags, targets []*servers.Target, results []runResult) string {
 	var b strings.Builder
 	o := f.opts
 	fmt.Fprintf(&b, "## zkd vs Apache ZooKeeper\n\n")
@@ -26,9 +27,9 @@ func report(f flags, targets []target, results []runResult) string {
 		rate = fmt.Sprintf("paced to %d ops/s in total", o.Rate)
 	}
 	fmt.Fprintf(&b, "%d sessions x %d outstanding (%s), %d-byte values, %d keys, %v measured after %v warm-up, forceSync=%s, %s.\n\n",
-		o.Sessions, o.Pipeline, rate, o.Size, o.Nodes, o.Duration, o.Warmup, f.forceSync, machine())
+		o.Sessions, o.Pipeline, rate, o.Size, o.Nodes, o.Duration, o.Warmup, f.forceSync, servers.Machine())
 	for _, t := range targets {
-		fmt.Fprintf(&b, "- %s: %s\n", t.name, t.version)
+		fmt.Fprintf(&b, "- %s: %s\n", t.Name, t.Version)
 	}
 	b.WriteString("\n| workload | server | round | ops/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | server CPU us/op |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
