@@ -325,11 +325,23 @@ func restore(v *View) (*Tree, error) {
 	if len(v.nodes) == 0 || v.nodes[0].path != "/" {
 		return nil, fmt.Errorf("%w: no root", ErrBadSnapshot)
 	}
+	// Nodes of a view share their ACL slices (one per distinct list), so
+	// the cache is consulted once per list, not once per node.
+	shared := make(map[*jute.ACL]*aclEntry)
 	for _, vn := range v.nodes {
 		if vn.path != "/" && !ValidatePath(vn.path) {
 			return nil, fmt.Errorf("%w: invalid path %q", ErrBadSnapshot, vn.path)
 		}
-		n := &node{data: vn.data, acl: t.acls.intern(vn.acl), stat: vn.stat}
+		n := &node{data: vn.data, stat: vn.stat}
+		if len(vn.acl) == 0 {
+			n.acl = t.acls.intern(vn.acl)
+		} else if e, ok := shared[&vn.acl[0]]; ok {
+			e.refs++
+			n.acl = e.list
+		} else {
+			n.acl = t.acls.intern(vn.acl)
+			shared[&vn.acl[0]] = t.acls.lists[aclKey(vn.acl)]
+		}
 		if vn.path != "/" {
 			parent, ok := t.nodes[Parent(vn.path)]
 			if !ok {
