@@ -56,10 +56,12 @@ type RecoveryReport struct {
 	FirstZxid int64 // first kept entry, 0 when the log is empty
 	LastZxid  int64 // last kept entry, 0 when the log is empty
 
-	// The log is cut at the first entry that fails its checksum (a torn or
-	// corrupt tail): that entry and every later one are deleted, because a
-	// state machine can only replay a gap-free prefix. ZooKeeper's
-	// FileTxnLog stops at the first bad record the same way.
+	// The log after the newest snapshot is cut at the first entry that
+	// fails its checksum (a torn or corrupt tail): that entry and every
+	// later one are deleted, because a state machine can only replay a
+	// gap-free prefix. ZooKeeper's FileTxnLog stops at the first bad record
+	// the same way. Entries the newest snapshot covers are not read at
+	// Open; damage among them fails Entries with ErrCorruptLog instead.
 	DroppedEntries int64
 	DroppedFrom    int64 // zxid of the first dropped entry
 	DroppedTo      int64 // zxid of the last dropped entry

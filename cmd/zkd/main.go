@@ -47,10 +47,7 @@ func run() int {
 	}
 
 	if os.Getenv("GOGC") == "" {
-		// The live heap of a small tree is tiny, so the default GOGC=100
-		// collects after every few MB of request garbage; a higher target
-		// trades some memory for fewer collections on the request path.
-		debug.SetGCPercent(400)
+		go tuneGC(time.Second) // an explicit GOGC wins
 	}
 	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
@@ -110,6 +107,9 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// Restoring a large tree leaves garbage (the decoded snapshot) that
+	// the runtime would keep mapped; return it once the server is serving.
+	time.AfterFunc(time.Second, debug.FreeOSMemory)
 	if err := srv.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("stopped on error")
 		return 1

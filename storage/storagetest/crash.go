@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -121,6 +122,35 @@ func testCorruptLogTail(t *testing.T, h Harness) {
 		t.Fatalf("second open still repairs: %+v", r)
 	}
 	checkLog(t, h.Storage(), all[:8])
+}
+
+// testCorruptCoveredEntry: damage in an entry the newest snapshot covers
+// must not cut the log (the entries after the snapshot are intact and
+// acknowledged); reading across the damage fails with ErrCorruptLog.
+func testCorruptCoveredEntry(t *testing.T, h Harness) {
+	c, ok := h.(Corrupter)
+	if !ok {
+		t.Skip("harness cannot damage stored bytes")
+	}
+	all := entries(seq(1, 10)...)
+	mustAppend(t, h.Storage(), all, nil, true)
+	saveSnapshot(t, h.Storage(), zxid(1, 6), []byte("state at 1:6"))
+	if !c.Corrupt(t, payload(zxid(1, 3), 40)[:21]) {
+		t.Fatal("needle not found in the stored log")
+	}
+	s := h.Storage()
+	if r := s.Recovery(); r.DroppedEntries != 0 || r.Entries != 10 || r.LastZxid != zxid(1, 10) {
+		t.Fatalf("Recovery = %v, want all 10 entries kept", r)
+	}
+	var replay []storage.Entry // what a restore from the snapshot replays
+	if err := s.Entries(zxid(1, 7), zxid(1, 10), func(e storage.Entry) error {
+		replay = append(replay, e)
+		return nil
+	}); err != nil || len(replay) != 4 || !bytes.Equal(replay[3].Data, all[9].Data) {
+		t.Fatalf("entries after the snapshot: %v, %d entries", err, len(replay))
+	}
+	err := s.Entries(zxid(1, 1), zxid(1, 10), func(storage.Entry) error { return nil })
+	wantErr(t, "reading across the damaged entry", err, storage.ErrCorruptLog)
 }
 
 func testWrongServer(t *testing.T, h Harness) {

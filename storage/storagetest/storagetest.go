@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"CorruptSnapshot", testCorruptSnapshot},
 		{"TornTail", testTornTail},
 		{"CorruptLogTail", testCorruptLogTail},
+		{"CorruptCoveredEntry", testCorruptCoveredEntry},
 		{"WrongServer", testWrongServer},
 		{"Closed", testClosed},
 		{"Size", testSize},
