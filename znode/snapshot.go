@@ -303,10 +303,15 @@ func ReadSnapshot(in io.Reader) (*Tree, error) {
 	if r.Err() != nil || count != nNodes {
 		return nil, bad("trailer")
 	}
-	if got := v.Digest(); got != digest {
-		return nil, bad("digest 0x%x, trailer says 0x%x", got, digest)
+	// The digest and the rebuild only read the view: run them side by side
+	// (a start-up with a large tree waits for both).
+	got := make(chan uint64, 1)
+	go func() { got <- v.Digest() }()
+	t, err := restore(v)
+	if d := <-got; d != digest {
+		return nil, bad("digest 0x%x, trailer says 0x%x", d, digest)
 	}
-	return restore(v)
+	return t, err
 }
 
 // restore builds a tree from a view, rebuilding every index (children,
