@@ -6,8 +6,9 @@
 //	go run ./bench/zkcompare -apache-only -workloads read,write
 //
 // Both servers are standalone on loopback and share the machine with the load generator, so
-// the absolute figures depend on the machine; the ratios are the result. Apache ZooKeeper
-// runs with forceSync=no by default because this milestone's zkd keeps its data in memory.
+// the absolute figures depend on the machine; the ratios are the result. Both run with
+// forceSync=yes (ZooKeeper's default: a write is acknowledged once its txn is fsynced) unless
+// -forcesync no, and without a per-IP connection limit, so -sessions may exceed 60.
 package main
 
 import (
@@ -42,7 +43,7 @@ func main() {
 	var f flags
 	flag.StringVar(&f.workloads, "workloads", "read,write,mixed", "comma-separated zkload workloads (read, write, create, mixed)")
 	flag.IntVar(&f.rounds, "rounds", 1, "times to run each workload on each server")
-	flag.StringVar(&f.forceSync, "forcesync", "no", "zoo.cfg forceSync for both servers (yes: fsync every txn log write)")
+	flag.StringVar(&f.forceSync, "forcesync", "yes", "zoo.cfg forceSync for both servers (yes: fsync every txn log write)")
 	flag.BoolVar(&f.zkdOnly, "zkd-only", false, "run zkd only")
 	flag.BoolVar(&f.apacheOnly, "apache-only", false, "run Apache ZooKeeper only")
 	flag.StringVar(&f.zkdBin, "zkd-bin", "", "prebuilt zkd binary (default: go build ./cmd/zkd)")
@@ -135,7 +136,7 @@ func startTargets(ctx context.Context, f flags, work string) ([]*servers.Target,
 		ZkdOnly:    f.zkdOnly,
 		ApacheOnly: f.apacheOnly,
 		ZkdBin:     f.zkdBin,
-		Config:     harness.Config{Extra: map[string]string{"forceSync": f.forceSync}},
+		Config:     harness.Config{Extra: map[string]string{"forceSync": f.forceSync, "maxClientCnxns": "0"}},
 	})
 }
 
