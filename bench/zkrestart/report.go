@@ -107,6 +107,7 @@ func report(f flags, lay layout, results []*serverResult) string {
 		row("data dir MiB (du)", mibf(zd.allocated), mibf(ad.allocated), true, true, "%.1f")
 		row("data dir MiB (apparent)", mibf(zd.apparent), mibf(ad.apparent), true, true, "%.1f")
 		row("RSS MiB after restart (max sample)", mibf(zkd.maxRSS()), mibf(apache.maxRSS()), true, true, "%.1f")
+		row("anonymous RSS MiB (heap), -settle after restart", mibf(zkd.lastRound().memLater.Anon), mibf(apache.lastRound().memLater.Anon), true, true, "%.1f")
 		row("peak RSS MiB during restart", mibf(zkd.maxPeak()), mibf(apache.maxPeak()), true, true, "%.1f")
 		row("populate creates/s", zkd.pop.rate, apache.pop.rate, true, true, "%.0f")
 		row("populate data dir MiB (du)", mibf(zkd.pop.disk.allocated), mibf(apache.pop.disk.allocated), true, true, "%.1f")

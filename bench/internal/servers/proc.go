@@ -37,9 +37,13 @@ func ProcessCPU(pid int) (time.Duration, error) {
 type Memory struct {
 	RSS  int64 // VmRSS: resident now
 	Peak int64 // VmHWM: the most resident at any time since the process started
+	// Anon is RssAnon: the heap and stacks. VmRSS also counts file pages
+	// mapped by the process (RssFile: a JVM's jars, badger's memory-mapped
+	// tables and logs), which the kernel can drop under memory pressure.
+	Anon int64
 }
 
-// ReadMemory reads VmRSS and VmHWM of pid.
+// ReadMemory reads VmRSS, VmHWM and RssAnon of pid.
 func ReadMemory(pid int) (Memory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -60,6 +64,8 @@ func ReadMemory(pid int) (Memory, error) {
 			dst = &m.RSS
 		case "VmHWM":
 			dst = &m.Peak
+		case "RssAnon":
+			dst = &m.Anon
 		default:
 			continue
 		}
@@ -74,8 +80,8 @@ func ReadMemory(pid int) (Memory, error) {
 	if err := sc.Err(); err != nil {
 		return m, err
 	}
-	if found < 2 {
-		return m, fmt.Errorf("/proc/%d/status: no VmRSS/VmHWM", pid)
+	if found < 3 {
+		return m, fmt.Errorf("/proc/%d/status: no VmRSS/VmHWM/RssAnon", pid)
 	}
 	return m, nil
 }
