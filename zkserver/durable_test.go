@@ -198,6 +198,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	disk := memstore.NewDisk()
+	acked := &sync.Map{} // path -> data acknowledged, over all rounds
 	for round := range 5 {
 		st, err := memstore.Open(disk, 0, memstore.Options{})
 		if err != nil {
@@ -214,7 +215,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		if round == 0 {
 			must2(t)(c.Create("/k", nil, 0, zk.WorldACL(zk.PermAll)))
 		}
-		checkAcked(t, s, round)
+		checkAcked(t, s, acked, round)
 
 		const writers = 8
 		var wg sync.WaitGroup
@@ -223,7 +224,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				writer(c, w, round, stop)
+				writer(c, acked, w, round, stop)
 			}()
 		}
 		time.Sleep(time.Duration(20+rng.IntN(80)) * time.Millisecond) // a random moment to crash at
@@ -235,12 +236,9 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 }
 
-// acked is what writers were told, shared across rounds.
-var acked sync.Map // path -> string (data acknowledged last)
-
 // writer creates nodes and multis until stop; it records what the server
 // acknowledged.
-func writer(c *zk.Conn, w, round int, stop chan struct{}) {
+func writer(c *zk.Conn, acked *sync.Map, w, round int, stop chan struct{}) {
 	acl := zk.WorldACL(zk.PermAll)
 	for i := 0; ; i++ {
 		select {
@@ -267,7 +265,7 @@ func writer(c *zk.Conn, w, round int, stop chan struct{}) {
 
 // checkAcked asserts every acknowledged node is in s, and that no multi was
 // applied by halves.
-func checkAcked(t *testing.T, s *Server, round int) {
+func checkAcked(t *testing.T, s *Server, acked *sync.Map, round int) {
 	t.Helper()
 	n := 0
 	s.Tree(func(tr *znode.Tree) {
@@ -407,21 +405,27 @@ func TestFailedAppendStopsServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(t.Context()) }()
-	eventuallyTrue(t, "server listening", func() bool { return s.ln != nil })
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
 	c := dial(t, s)
 	disk.Fail(errors.New("EIO"))
 	if _, err := c.Create("/x", nil, 0, zk.WorldACL(zk.PermAll)); err == nil {
 		t.Fatal("create acknowledged although the log write failed")
 	}
 	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "EIO") {
-			t.Fatalf("Run returned %v, want the append error", err)
+	case <-s.failed: // what Run waits for before it returns failErr
+		if s.failErr == nil || !strings.Contains(s.failErr.Error(), "EIO") {
+			t.Fatalf("server failed with %v, want the append error", s.failErr)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("server still running after a failed log write")
+	}
+	select {
+	case <-s.stopping:
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop after a failed log write")
 	}
 }
 
