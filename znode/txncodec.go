@@ -19,7 +19,8 @@ func EncodeTxn(dst []byte, t *Txn) []byte {
 }
 
 // DecodeTxn reads a txn written by EncodeTxn. A txn type with no record and
-// no body (an old createSession) decodes with a nil Record.
+// no body (an old createSession) decodes with a nil Record. The sub-txns of
+// a multi are checked too, so whatever decodes can be applied.
 func DecodeTxn(b []byte) (*Txn, error) {
 	r := jute.NewReader(b)
 	t := &Txn{}
@@ -37,6 +38,18 @@ func DecodeTxn(b []byte) (*Txn, error) {
 	rec.Decode(r)
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("znode: txn %#x (%s): %w", t.Header.Zxid, t.Header.Type, err)
+	}
+	if m, ok := rec.(*jute.MultiTxn); ok {
+		// Apply trusts the sub-txns the prepare stage built; a txn read
+		// back from disk earns that trust here.
+		for i, sub := range m.Txns {
+			if sub.Type == jute.OpMulti {
+				return nil, fmt.Errorf("znode: txn %#x: multi inside a multi (op %d)", t.Header.Zxid, i)
+			}
+			if _, err := DecodeTxnRecord(sub.Type, sub.Data); err != nil {
+				return nil, fmt.Errorf("znode: txn %#x: multi op %d: %w", t.Header.Zxid, i, err)
+			}
+		}
 	}
 	t.Record = rec
 	return t, nil
