@@ -200,17 +200,8 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	disk := memstore.NewDisk()
 	acked := &sync.Map{} // path -> data acknowledged, over all rounds
 	for round := range 5 {
-		st, err := memstore.Open(disk, 0, memstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := Open(durableConfig(), zerolog.New(io.Discard), st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
+		s, _ := startDurable(t, durableConfig(), disk, nil)
+		st := s.store.(*memstore.Store)
 		c := dial(t, s)
 		if round == 0 {
 			must2(t)(c.Create("/k", nil, 0, zk.WorldACL(zk.PermAll)))
@@ -397,18 +388,7 @@ func TestGapInLogRefusesToStart(t *testing.T) {
 // with the error, and the write is not acknowledged.
 func TestFailedAppendStopsServer(t *testing.T) {
 	disk := memstore.NewDisk()
-	st, err := memstore.Open(disk, 0, memstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(durableConfig(), zerolog.New(io.Discard), st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
+	s, _ := startDurable(t, durableConfig(), disk, nil)
 	c := dial(t, s)
 	disk.Fail(errors.New("EIO"))
 	if _, err := c.Create("/x", nil, 0, zk.WorldACL(zk.PermAll)); err == nil {
