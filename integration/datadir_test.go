@@ -233,13 +233,7 @@ func TestDataDirTruncatedTail(t *testing.T) {
 	t.Logf("cut %s (%d bytes, %d written) at %d: %.0f%% of its entries kept", filepath.Base(wal), len(b), written, cut,
 		100*float64(cut-header)/float64(written-header))
 
-	srv = harness.Restart(t, srv)
-	for _, l := range findLines(lastRun(t, srv), "storage opened") {
-		t.Logf("zkd: storage opened: %s", l.str("report"))
-	}
-	for _, l := range findLines(lastRun(t, srv), "state restored") {
-		t.Logf("zkd: state restored from snapshot %s, replayed %v, zxid %s", l.str("snapshot"), l["replayed"], l.str("zxid"))
-	}
+	srv = restartLogged(t, srv)
 	// The state must be that after some zxid z and none later: every
 	// counter holds the last version written at or before z.
 	z := srvrZxid(t, addr)
@@ -617,13 +611,7 @@ func TestDataDirDamagedEntryCoveredBySnapshot(t *testing.T) {
 	must(t, db.Close())
 	t.Logf("damaged log entry %#x; newest snapshot %#x; last txn %#x", txnKeyZxid(victim), snap, last)
 
-	srv = harness.Restart(t, srv)
-	for _, l := range findLines(lastRun(t, srv), "storage opened") {
-		t.Logf("zkd: storage opened: %s", l.str("report"))
-	}
-	for _, l := range findLines(lastRun(t, srv), "state restored") {
-		t.Logf("zkd: state restored from snapshot %s, replayed %v, zxid %s", l.str("snapshot"), l["replayed"], l.str("zxid"))
-	}
+	srv = restartLogged(t, srv)
 	c2 := superClient(t, addr)
 	defer c2.Close()
 	if z := srvrZxid(t, addr); z < last {
@@ -631,4 +619,18 @@ func TestDataDirDamagedEntryCoveredBySnapshot(t *testing.T) {
 			z, last, txnKeyZxid(victim), snap)
 	}
 	sameTree(t, "after a damaged entry covered by a snapshot", before, digestTree(t, c2.Conn))
+}
+
+// restartLogged restarts zkd on its data and logs what its start-up
+// recovered, so a failing test shows the storage report and restore line.
+func restartLogged(t *testing.T, srv *harness.Server) *harness.Server {
+	t.Helper()
+	srv = harness.Restart(t, srv)
+	for _, l := range findLines(lastRun(t, srv), "storage opened") {
+		t.Logf("zkd: storage opened: %s", l.str("report"))
+	}
+	for _, l := range findLines(lastRun(t, srv), "state restored") {
+		t.Logf("zkd: state restored from snapshot %s, replayed %v, zxid %s", l.str("snapshot"), l["replayed"], l.str("zxid"))
+	}
+	return srv
 }

@@ -1041,6 +1041,13 @@ func TestSnapshotsAndPurgeRestoreSameTree(t *testing.T) {
 	must(t, err)
 	waitSnapshotsPurged(t, srv)
 	lastZxid := srvrZxid(t, addr)
+	// dirs: the DB is under dataLogDir; dataDir holds only myid.
+	dirs := fourLetterMap(t, addr, "dirs", ":")
+	dataSize, err1 := strconv.ParseInt(dirs["datadir_size"], 10, 64)
+	logSize, err2 := strconv.ParseInt(dirs["logdir_size"], 10, 64)
+	if err1 != nil || err2 != nil || dataSize <= 0 || logSize <= dataSize {
+		t.Errorf("dirs = %v: want the log dir, which holds the DB, larger than a non-empty data dir", dirs)
+	}
 	mntr := fourLetterMap(t, addr, "mntr", "\t")
 	t.Logf("at zxid %#x: %s snapshots taken, first txn in the log %s, last snapshot %s",
 		lastZxid, mntr["zk_snap_count"], mntr["zk_txnlog_first_zxid"], mntr["zk_last_snapshot_zxid"])

@@ -13,7 +13,8 @@ const (
 	statBytes          = 68        // the fixed size of a Stat
 )
 
-func (r *Reader) acls() []ACL {
+// ACLs reads a vector<ACL>; an empty vector reads as nil.
+func (r *Reader) ACLs() []ACL {
 	n := r.Count(minACLBytes)
 	if n == 0 {
 		return nil
@@ -25,9 +26,9 @@ func (r *Reader) acls() []ACL {
 	return out
 }
 
-// acls writes a vector<ACL>; nil is written as an empty vector, like
+// ACLs writes a vector<ACL>; nil is written as an empty vector, like
 // Writer.Strings.
-func (w *Writer) acls(v []ACL) {
+func (w *Writer) ACLs(v []ACL) {
 	w.Int(int32(len(v)))
 	for i := range v {
 		v[i].Encode(w)
@@ -150,21 +151,21 @@ func (a *ACL) Decode(r *Reader) {
 func (c *CreateRequest) Encode(w *Writer) {
 	w.String(c.Path)
 	w.Buffer(c.Data)
-	w.acls(c.ACL)
+	w.ACLs(c.ACL)
 	w.Int(int32(c.Flags))
 }
 
 func (c *CreateRequest) Decode(r *Reader) {
 	c.Path = r.String()
 	c.Data = r.Buffer()
-	c.ACL = r.acls()
+	c.ACL = r.ACLs()
 	c.Flags = CreateMode(r.Int())
 }
 
 func (c *CreateTTLRequest) Encode(w *Writer) {
 	w.String(c.Path)
 	w.Buffer(c.Data)
-	w.acls(c.ACL)
+	w.ACLs(c.ACL)
 	w.Int(int32(c.Flags))
 	w.Long(c.TTL)
 }
@@ -172,7 +173,7 @@ func (c *CreateTTLRequest) Encode(w *Writer) {
 func (c *CreateTTLRequest) Decode(r *Reader) {
 	c.Path = r.String()
 	c.Data = r.Buffer()
-	c.ACL = r.acls()
+	c.ACL = r.ACLs()
 	c.Flags = CreateMode(r.Int())
 	c.TTL = r.Long()
 }
@@ -252,24 +253,24 @@ func (g *GetACLRequest) Encode(w *Writer) { w.String(g.Path) }
 func (g *GetACLRequest) Decode(r *Reader) { g.Path = r.String() }
 
 func (g *GetACLResponse) Encode(w *Writer) {
-	w.acls(g.ACL)
+	w.ACLs(g.ACL)
 	g.Stat.Encode(w)
 }
 
 func (g *GetACLResponse) Decode(r *Reader) {
-	g.ACL = r.acls()
+	g.ACL = r.ACLs()
 	g.Stat.Decode(r)
 }
 
 func (s *SetACLRequest) Encode(w *Writer) {
 	w.String(s.Path)
-	w.acls(s.ACL)
+	w.ACLs(s.ACL)
 	w.Int(s.Version)
 }
 
 func (s *SetACLRequest) Decode(r *Reader) {
 	s.Path = r.String()
-	s.ACL = r.acls()
+	s.ACL = r.ACLs()
 	s.Version = r.Int()
 }
 

@@ -22,7 +22,7 @@ func (h *TxnHeader) Decode(r *Reader) {
 func (t *CreateTxn) Encode(w *Writer) {
 	w.String(t.Path)
 	w.Buffer(t.Data)
-	w.acls(t.ACL)
+	w.ACLs(t.ACL)
 	w.Bool(t.Ephemeral)
 	w.Int(t.ParentCVersion)
 }
@@ -30,7 +30,7 @@ func (t *CreateTxn) Encode(w *Writer) {
 func (t *CreateTxn) Decode(r *Reader) {
 	t.Path = r.String()
 	t.Data = r.Buffer()
-	t.ACL = r.acls()
+	t.ACL = r.ACLs()
 	t.Ephemeral = r.Bool()
 	t.ParentCVersion = r.Int()
 }
@@ -38,21 +38,21 @@ func (t *CreateTxn) Decode(r *Reader) {
 func (t *CreateContainerTxn) Encode(w *Writer) {
 	w.String(t.Path)
 	w.Buffer(t.Data)
-	w.acls(t.ACL)
+	w.ACLs(t.ACL)
 	w.Int(t.ParentCVersion)
 }
 
 func (t *CreateContainerTxn) Decode(r *Reader) {
 	t.Path = r.String()
 	t.Data = r.Buffer()
-	t.ACL = r.acls()
+	t.ACL = r.ACLs()
 	t.ParentCVersion = r.Int()
 }
 
 func (t *CreateTTLTxn) Encode(w *Writer) {
 	w.String(t.Path)
 	w.Buffer(t.Data)
-	w.acls(t.ACL)
+	w.ACLs(t.ACL)
 	w.Int(t.ParentCVersion)
 	w.Long(t.TTL)
 }
@@ -60,7 +60,7 @@ func (t *CreateTTLTxn) Encode(w *Writer) {
 func (t *CreateTTLTxn) Decode(r *Reader) {
 	t.Path = r.String()
 	t.Data = r.Buffer()
-	t.ACL = r.acls()
+	t.ACL = r.ACLs()
 	t.ParentCVersion = r.Int()
 	t.TTL = r.Long()
 }
@@ -92,13 +92,13 @@ func (t *CheckVersionTxn) Decode(r *Reader) {
 
 func (t *SetACLTxn) Encode(w *Writer) {
 	w.String(t.Path)
-	w.acls(t.ACL)
+	w.ACLs(t.ACL)
 	w.Int(t.Version)
 }
 
 func (t *SetACLTxn) Decode(r *Reader) {
 	t.Path = r.String()
-	t.ACL = r.acls()
+	t.ACL = r.ACLs()
 	t.Version = r.Int()
 }
 

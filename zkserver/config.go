@@ -262,12 +262,14 @@ func (c *Config) FourLetterWordAllowed(cmd string) bool {
 // StorageDir is where zkd keeps its badger database: under dataLogDir when
 // set (the txn log's fsyncs are what a dedicated log device is for), else
 // under dataDir. One database holds log and snapshots (DESIGN.md 2.3).
-func (c *Config) StorageDir() string {
-	dir := c.DataLogDir
-	if dir == "" {
-		dir = c.DataDir
+func (c *Config) StorageDir() string { return filepath.Join(c.LogDir(), "zkd-db") }
+
+// LogDir is dataLogDir, which defaults to dataDir.
+func (c *Config) LogDir() string {
+	if c.DataLogDir == "" {
+		return c.DataDir
 	}
-	return filepath.Join(dir, "zkd-db")
+	return c.DataLogDir
 }
 
 // ListenAddr is the client listener address.

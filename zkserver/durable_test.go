@@ -20,8 +20,9 @@ import (
 	"github.com/zabkafka/zabkafka/znode"
 )
 
-// durableConfig is startServer's config with a small snapCount.
-func durableConfig() *Config {
+// testConfig is a server on a free loopback port with short ticks and
+// every 4lw allowed.
+func testConfig() *Config {
 	cfg := DefaultConfig()
 	cfg.ClientPort = 0
 	cfg.TickTime = 100 * time.Millisecond
@@ -130,14 +131,14 @@ func must2(t *testing.T) func(any, error) {
 // ephemeral is back (with a fresh timeout) and can resume.
 func TestRestartRestoresState(t *testing.T) {
 	disk := memstore.NewDisk()
-	s1, _ := startDurable(t, durableConfig(), disk, nil)
+	s1, _ := startDurable(t, testConfig(), disk, nil)
 	c := dial(t, s1)
 	writeMix(t, c, "/r", 60)
 	before, lastZxid := digest(s1)
 	sid := c.SessionID()
 	s1.Stop()
 
-	cfg := durableConfig()
+	cfg := testConfig()
 	cfg.ClientPort = s1.Addr().(*net.TCPAddr).Port // where the client will look for it
 	s2, logs := startDurable(t, cfg, disk, nil)
 	after, zxid := digest(s2)
@@ -168,7 +169,7 @@ func TestRestartRestoresState(t *testing.T) {
 // after a restart expires one timeout later, and its ephemeral goes.
 func TestRestoredSessionExpires(t *testing.T) {
 	disk := memstore.NewDisk()
-	s1, _ := startDurable(t, durableConfig(), disk, nil)
+	s1, _ := startDurable(t, testConfig(), disk, nil)
 	c, _, err := zk.Connect([]string{s1.Addr().String()}, 500*time.Millisecond, zk.WithLogInfo(false))
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestRestoredSessionExpires(t *testing.T) {
 	s1.Stop()
 	c.Close() // too late to tell anyone: the server is down
 
-	s2, _ := startDurable(t, durableConfig(), disk, nil)
+	s2, _ := startDurable(t, testConfig(), disk, nil)
 	if !s2.sessions.valid(sid) {
 		t.Fatalf("session %#x not restored", sid)
 	}
@@ -200,7 +201,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	disk := memstore.NewDisk()
 	acked := &sync.Map{} // path -> data acknowledged, over all rounds
 	for round := range 5 {
-		s, _ := startDurable(t, durableConfig(), disk, nil)
+		s, _ := startDurable(t, testConfig(), disk, nil)
 		st := s.store.(*memstore.Store)
 		c := dial(t, s)
 		if round == 0 {
@@ -306,7 +307,7 @@ func (c *corruptingStore) OpenSnapshot(zxid int64) (io.ReadCloser, error) {
 // snapRetainCount of them and the txns after the oldest; a restart restores
 // the same tree, also when the newest snapshot turns out damaged.
 func TestSnapshotsPurgeAndFallback(t *testing.T) {
-	cfg := durableConfig()
+	cfg := testConfig()
 	cfg.SnapCount = 40
 	cfg.PurgeInterval = 20 * time.Millisecond
 	cfg.SnapRetainCount = 3
@@ -377,7 +378,7 @@ func TestGapInLogRefusesToStart(t *testing.T) {
 	if err := st.Append(entries, nil, true); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(durableConfig(), zerolog.New(io.Discard), st)
+	_, err = Open(testConfig(), zerolog.New(io.Discard), st)
 	if err == nil || !strings.Contains(err.Error(), "jumps from 0x2 to 0x4") {
 		t.Fatalf("Open over a log with a gap: %v", err)
 	}
@@ -388,7 +389,7 @@ func TestGapInLogRefusesToStart(t *testing.T) {
 // with the error, and the write is not acknowledged.
 func TestFailedAppendStopsServer(t *testing.T) {
 	disk := memstore.NewDisk()
-	s, _ := startDurable(t, durableConfig(), disk, nil)
+	s, _ := startDurable(t, testConfig(), disk, nil)
 	c := dial(t, s)
 	disk.Fail(errors.New("EIO"))
 	if _, err := c.Create("/x", nil, 0, zk.WorldACL(zk.PermAll)); err == nil {

@@ -67,7 +67,8 @@ func (s *Server) FourLetterWord(cmd string) string {
 	case "wchs", "wchc", "wchp":
 		s.writeWatches(&b, cmd)
 	case "dirs":
-		fmt.Fprintf(&b, "datadir_size: %d\nlogdir_size: %d\n", diskUsage(s.cfg.DataDir), diskUsage(s.cfg.DataLogDir))
+		data, log := s.dirSizes()
+		fmt.Fprintf(&b, "datadir_size: %d\nlogdir_size: %d\n", data, log)
 	case "gtmk", "stmk":
 		return "0\n"
 	case "hash":
@@ -128,8 +129,9 @@ func (c *conn) writeCons(b *strings.Builder) {
 
 func (s *Server) writeConf(b *strings.Builder) {
 	cfg := s.cfg
+	data, log := s.dirSizes()
 	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=-1\ndataDir=%s\ndataDirSize=%d\ndataLogDir=%s\ndataLogSize=%d\n",
-		cfg.ClientPort, cfg.DataDir, diskUsage(cfg.DataDir), cfg.DataLogDir, diskUsage(cfg.DataLogDir))
+		cfg.ClientPort, cfg.DataDir, data, cfg.LogDir(), log)
 	fmt.Fprintf(b, "tickTime=%d\nmaxClientCnxns=%d\nminSessionTimeout=%d\nmaxSessionTimeout=%d\nclientPortListenBacklog=-1\nserverId=%d\n",
 		cfg.TickTime.Milliseconds(), cfg.MaxClientCnxns, cfg.MinSessionTimeout.Milliseconds(),
 		cfg.MaxSessionTimeout.Milliseconds(), cfg.ServerID)

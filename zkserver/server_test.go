@@ -16,12 +16,7 @@ import (
 // race detector sees the pipeline, the connections and the tree together.
 func startServer(t testing.TB) *Server {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.ClientPort = 0
-	cfg.TickTime = 100 * time.Millisecond
-	cfg.MinSessionTimeout, cfg.MaxSessionTimeout = 200*time.Millisecond, 10*time.Second
-	cfg.FourLetterWords = []string{"*"}
-	s := New(cfg, zerolog.New(io.Discard))
+	s := New(testConfig(), zerolog.New(io.Discard))
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

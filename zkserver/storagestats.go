@@ -44,8 +44,19 @@ func (s *Server) writeStorageMntr(kv func(string, any)) {
 	kv("txnlog_bytes", logBytes)
 	kv("snapshot_bytes", snapBytes)
 	kv("txnlog_first_zxid", hex(s.store.FirstZxid()))
-	kv("datadir_size", diskUsage(s.cfg.DataDir))
-	kv("logdir_size", diskUsage(s.cfg.DataLogDir))
+	data, log := s.dirSizes()
+	kv("datadir_size", data)
+	kv("logdir_size", log)
+}
+
+// dirSizes is the disk usage of dataDir and dataLogDir (walked once when
+// they are the same dir), for dirs, conf and mntr.
+func (s *Server) dirSizes() (data, log int64) {
+	data = diskUsage(s.cfg.DataDir)
+	if s.cfg.LogDir() == s.cfg.DataDir {
+		return data, data
+	}
+	return data, diskUsage(s.cfg.LogDir())
 }
 
 // diskUsage is what du reports for a directory: allocated blocks, not file

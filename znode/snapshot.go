@@ -121,7 +121,7 @@ func writeNode(w *jute.Writer, n viewNode, aclIndex int32) {
 	if aclIndex >= 0 {
 		w.Int(aclIndex)
 	} else {
-		writeACLs(w, n.acl)
+		w.ACLs(n.acl)
 	}
 	s := n.stat
 	w.Long(s.Czxid)
@@ -133,24 +133,6 @@ func writeNode(w *jute.Writer, n viewNode, aclIndex int32) {
 	w.Int(s.Aversion)
 	w.Long(s.EphemeralOwner)
 	w.Long(s.Pzxid)
-}
-
-func writeACLs(w *jute.Writer, acl []jute.ACL) {
-	w.Int(int32(len(acl)))
-	for _, a := range acl {
-		w.Int(a.Perms)
-		w.String(a.ID.Scheme)
-		w.String(a.ID.ID)
-	}
-}
-
-func readACLs(r *jute.Reader) []jute.ACL {
-	n := r.Count(12)
-	out := make([]jute.ACL, n)
-	for i := range out {
-		out[i] = jute.ACL{Perms: r.Int(), ID: jute.ID{Scheme: r.String(), ID: r.String()}}
-	}
-	return out
 }
 
 // WriteTo encodes the view. Frames are buffered and flushed in 64 KiB
@@ -196,7 +178,7 @@ func (v *View) WriteTo(out io.Writer) (int64, error) {
 		if err != nil {
 			break
 		}
-		err = frame(func(w *jute.Writer) { writeACLs(w, acl) })
+		err = frame(func(w *jute.Writer) { w.ACLs(acl) })
 	}
 	for _, n := range v.nodes {
 		if err != nil {
@@ -273,7 +255,7 @@ func ReadSnapshot(in io.Reader) (*Tree, error) {
 		if r, err = next(); err != nil {
 			return nil, err
 		}
-		acl := readACLs(r)
+		acl := r.ACLs()
 		if r.Err() != nil {
 			return nil, bad("acl list")
 		}

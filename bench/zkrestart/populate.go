@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"strconv"
@@ -13,12 +12,12 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zabkafka/zabkafka/bench/internal/servers"
+	"github.com/zabkafka/zabkafka/bench/zkload/load"
 )
 
 const (
 	root           = "/restart"
 	sessionTimeout = 30 * time.Second
-	connectTimeout = 30 * time.Second
 	progressEvery  = 15 * time.Second
 )
 
@@ -104,12 +103,12 @@ func populateAndMeasure(ctx context.Context, f flags, lay layout, t *servers.Tar
 func populate(ctx context.Context, f flags, lay layout, addr, name string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.populateTimeout)
 	defer cancel()
-	conns, err := connectAll(addr, f.sessions)
+	conns, err := load.Connect(load.Options{Servers: []string{addr}, Sessions: f.sessions, SessionTimeout: sessionTimeout})
 	if err != nil {
 		return 0, err
 	}
 	var closeOnce sync.Once
-	closeConns := func() { closeOnce.Do(func() { closeAll(conns) }) }
+	closeConns := func() { closeOnce.Do(func() { load.CloseAll(conns) }) }
 	defer closeConns()
 	// A cancelled run (Ctrl-C, -populate-timeout) closes the sessions, which fails every
 	// pending create.
@@ -179,54 +178,6 @@ wait:
 		return 0, fmt.Errorf("create %s: %w", lay.node(i), err)
 	}
 	return time.Since(start), nil
-}
-
-// connectAll opens n sessions in parallel and waits until each one is established.
-func connectAll(addr string, n int) ([]*zk.Conn, error) {
-	conns := make([]*zk.Conn, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range conns {
-		wg.Go(func() { conns[i], errs[i] = connectOne(addr) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		closeAll(conns)
-		return nil, err
-	}
-	return conns, nil
-}
-
-func connectOne(addr string) (*zk.Conn, error) {
-	c, events, err := zk.Connect([]string{addr}, sessionTimeout, zk.WithLogInfo(false))
-	if err != nil {
-		return nil, err
-	}
-	timeout := time.NewTimer(connectTimeout)
-	defer timeout.Stop()
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				return c, nil
-			}
-		case <-timeout.C:
-			c.Close()
-			return nil, fmt.Errorf("no session with %s within %v", addr, connectTimeout)
-		}
-	}
-}
-
-// closeAll closes the sessions in parallel: each Close waits up to a second for the server to
-// confirm closeSession.
-func closeAll(conns []*zk.Conn) {
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		if c != nil {
-			wg.Go(c.Close)
-		}
-	}
-	wg.Wait()
 }
 
 // sleep waits d or until ctx ends.

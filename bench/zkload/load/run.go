@@ -33,11 +33,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("zkload: %w", err)
 	}
-	conns, err := connect(o)
+	conns, err := Connect(o)
 	if err != nil {
 		return Result{}, fmt.Errorf("zkload: connect %v: %w", o.Servers, err)
 	}
-	defer closeAll(conns)
+	defer CloseAll(conns)
 	r := &run{o: o, conns: conns}
 	r.keys = make([]string, o.Nodes)
 	for i := range r.keys {
@@ -107,7 +107,7 @@ wait:
 			stop.Store(min(stop.Load(), int64(time.Since(start))))
 		case <-tick.C:
 			if time.Since(start) > time.Duration(stop.Load())+stragglerGrace {
-				closeAll(r.conns) // fails the pending requests so the workers return
+				CloseAll(r.conns) // fails the pending requests so the workers return
 				<-finished
 				stuck = fmt.Errorf("requests still pending %v after the end; server hung?", stragglerGrace)
 				break wait
