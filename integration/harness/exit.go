@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 )
 
@@ -38,30 +37,10 @@ func RunZkdToExit(ctx context.Context, bin string, cfg Config) (code int, log st
 		return 0, "", fmt.Errorf("run zkd: %w", err)
 	}
 	argv := append([]string{bin, "-config", cfg.ConfigPath()}, cfg.Args...)
-	logf, err := os.OpenFile(l.logPath(cfg), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	s, offset, err := spawn(l, cfg, argv)
 	if err != nil {
 		return 0, "", fmt.Errorf("run zkd: %w", err)
 	}
-	var offset int64
-	if fi, err := logf.Stat(); err == nil {
-		offset = fi.Size()
-	}
-	fmt.Fprintf(logf, "=== harness %s: %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(argv, " "))
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = cfg.Dir
-	cmd.Env = append(os.Environ(), cfg.Env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
-	logf.Close()
-	if err != nil {
-		return 0, "", fmt.Errorf("run zkd: %w", err)
-	}
-	s := &Server{kind: l, cfg: cfg, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.done)
-	}()
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()

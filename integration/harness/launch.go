@@ -67,9 +67,28 @@ func launch(ctx context.Context, l launcher, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", l.name, err)
 	}
-	logf, err := os.OpenFile(l.logPath(cfg), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	s, _, err := spawn(l, cfg, argv)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", l.name, err)
+	}
+	if err := s.waitReady(ctx); err != nil {
+		s.Kill()
+		return nil, err
+	}
+	return s, nil
+}
+
+// spawn starts argv in cfg.Dir with its output appended to the server's log after a header
+// line, and returns the running Server and the log's size before this run. The caller has
+// written cfg's files.
+func spawn(l launcher, cfg Config, argv []string) (*Server, int64, error) {
+	logf, err := os.OpenFile(l.logPath(cfg), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, 0, err
+	}
+	var offset int64
+	if fi, err := logf.Stat(); err == nil {
+		offset = fi.Size()
 	}
 	// A header per start, so a restarted server's log shows where each run begins.
 	fmt.Fprintf(logf, "=== harness %s: %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(argv, " "))
@@ -81,18 +100,14 @@ func launch(ctx context.Context, l launcher, cfg Config) (*Server, error) {
 	err = cmd.Start()
 	logf.Close() // the child holds its own copy
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", l.name, err)
+		return nil, 0, err
 	}
 	s := &Server{kind: l, cfg: cfg, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.done)
 	}()
-	if err := s.waitReady(ctx); err != nil {
-		s.Kill()
-		return nil, err
-	}
-	return s, nil
+	return s, offset, nil
 }
 
 // waitReady polls srvr until the server answers, the process exits, or StartTimeout (or ctx)
