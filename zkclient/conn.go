@@ -36,6 +36,7 @@ type Conn struct {
 	submit chan *request
 	stop   chan struct{} // closed by Close: no more connection attempts
 	done   chan struct{} // closed when the connection loop has exited
+	first  chan struct{} // closed when the first connection attempt has ended
 	events *eventQueue
 
 	closeOnce sync.Once
@@ -77,6 +78,7 @@ func Connect(cfg Config) (*Conn, error) {
 		submit: make(chan *request),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+		first:  make(chan struct{}),
 		events: newEventQueue(cfg.OnEvent),
 		passwd: make([]byte, 16),
 		server: servers[0],
@@ -84,6 +86,12 @@ func Connect(cfg Config) (*Conn, error) {
 	go c.run()
 	return c, nil
 }
+
+// FirstAttempt is closed once the first connection attempt has either
+// established the session (its SyncConnected event is queued by then) or
+// failed, so a one-shot tool can wait for the server's answer before it
+// prints anything.
+func (c *Conn) FirstAttempt() <-chan struct{} { return c.first }
 
 // State returns the connection state.
 func (c *Conn) State() State {
@@ -171,12 +179,15 @@ func (c *Conn) stopped() bool {
 // session expires or authentication fails.
 func (c *Conn) run() {
 	defer close(c.done)
+	var firstOnce sync.Once
+	endFirst := func() { firstOnce.Do(func() { close(c.first) }) }
+	defer endFirst()
 	for i := 0; !c.stopped(); i++ {
 		server := c.cfg.Servers[i%len(c.cfg.Servers)]
 		c.mu.Lock()
 		c.server = server
 		c.mu.Unlock()
-		end := c.attempt(server)
+		end := c.attempt(server, endFirst)
 		if end {
 			return
 		}
@@ -192,11 +203,13 @@ func (c *Conn) run() {
 
 // attempt makes one connection and serves it. end reports that the
 // session is over (expired or refused) and no reconnection makes sense.
-func (c *Conn) attempt(server string) (end bool) {
+// ended is called once the attempt has connected or failed.
+func (c *Conn) attempt(server string, ended func()) (end bool) {
 	nc, err := net.DialTimeout("tcp", server, c.connectTimeout())
 	if err != nil {
 		c.logf("connect to %s: %v", server, err)
 		c.failQueued(jute.ErrConnectionLoss)
+		ended()
 		return false
 	}
 	resp, err := c.handshake(nc)
@@ -204,6 +217,7 @@ func (c *Conn) attempt(server string) (end bool) {
 		nc.Close()
 		c.logf("session handshake with %s: %v", server, err)
 		c.failQueued(jute.ErrConnectionLoss)
+		ended()
 		return false
 	}
 	if resp.TimeOut <= 0 {
@@ -212,6 +226,7 @@ func (c *Conn) attempt(server string) (end bool) {
 		c.setState(StateClosed)
 		c.events.push(Event{Type: jute.EventNone, State: jute.StateExpired, Zxid: -1})
 		c.failQueued(jute.ErrSessionExpired)
+		ended()
 		return true
 	}
 	c.mu.Lock()
@@ -224,6 +239,7 @@ func (c *Conn) attempt(server string) (end bool) {
 	c.state = state
 	c.mu.Unlock()
 	c.events.push(Event{Type: jute.EventNone, State: keeper, Zxid: -1})
+	ended()
 
 	authFailed := c.serve(nc)
 	if authFailed {

@@ -248,8 +248,13 @@ func (c *Conn) RemoveWatches(path string, t jute.WatcherType, local bool) error 
 	if !has {
 		return &Error{Code: jute.ErrNoWatcher, Path: path}
 	}
+	// A persistent watch makes the check above pass for every type, but
+	// only "any" removes it: like Java, a call that removed nothing locally
+	// fails with NoWatcher even when the server agreed.
+	removedNothing := false
 	removed := func(b *watchBook) []Event {
-		types, _ := b.removeFor(t, path)
+		types, ok := b.removeFor(t, path)
+		removedNothing = !ok
 		events := make([]Event, len(types))
 		for i, et := range types {
 			events[i] = Event{Type: et, State: jute.StateSyncConnected, Path: path, Zxid: -1}
@@ -270,7 +275,10 @@ func (c *Conn) RemoveWatches(path string, t jute.WatcherType, local bool) error 
 		for _, ev := range events {
 			c.events.push(ev)
 		}
-		return nil
+		err = nil
+	}
+	if err == nil && removedNothing {
+		return &Error{Code: jute.ErrNoWatcher, Path: path}
 	}
 	return err
 }
