@@ -213,9 +213,18 @@ func (l *Log) Delete() error {
 }
 
 // removeSegments takes segments out of service (the caller already removed
-// them from l.segments under mu): their files are renamed to .deleted and
-// stay open for readers until file.delete.delay.ms passed.
+// them from l.segments under mu) and deletes those whose delay has passed.
 func (l *Log) removeSegments(segs []*segment) error {
+	err := l.retire(segs)
+	if rerr := l.reap(l.cfg.nowMs(), false); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// retire renames segments' files to .deleted; they stay open for readers
+// until file.delete.delay.ms passed (LocalLog.deleteSegmentFiles).
+func (l *Log) retire(segs []*segment) error {
 	now := l.cfg.nowMs()
 	var err error
 	for _, s := range segs {
@@ -228,9 +237,6 @@ func (l *Log) removeSegments(segs []*segment) error {
 	}
 	if serr := syncDir(l.dir); err == nil {
 		err = serr
-	}
-	if rerr := l.reap(now, false); err == nil {
-		err = rerr
 	}
 	return err
 }
