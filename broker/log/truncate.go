@@ -32,7 +32,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	removed := append([]*segment(nil), l.segments[i+1:]...)
 	l.mu.Lock()
-	l.segments = l.segments[:i+1 : i+1] // appends after this copy, never overwrite
+	l.segments = l.segments[: i+1 : i+1] // appends after this copy, never overwrite
 	s.apply(st, offset)
 	l.setEndLocked(s.next)
 	l.logStartOffset.Store(min(l.logStartOffset.Load(), offset))
