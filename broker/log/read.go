@@ -129,9 +129,10 @@ func (l *Log) readPlan(offset, maxBytes, maxOffset int64) (readPlan, error) {
 		return readPlan{}, nil
 	}
 	// A segment may end before the next one starts (compaction, follower
-	// gaps): then the batch holding offset is in a later segment.
+	// gaps) or be empty (compaction): then the batch holding offset is in a
+	// later segment.
 	i := max(l.floorSegment(offset), 0)
-	for i < len(l.segments) && l.segments[i].next <= offset {
+	for i < len(l.segments) && (l.segments[i].next <= offset || l.segments[i].size == 0) {
 		i++
 	}
 	if i == len(l.segments) {

@@ -138,7 +138,8 @@ func (l *Log) prepareFiles(rep *RecoveryReport) ([]int64, error) {
 	for base, names := range indexes {
 		if !logs[base] {
 			for _, n := range names {
-				if err := remove(n); err != nil {
+				// completeSwap may have removed it already.
+				if err := remove(n); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return nil, err
 				}
 			}
