@@ -129,7 +129,7 @@ func lastBatchSize(b []byte) int64 {
 
 // fastTempDir is a temporary directory on tmpfs when there is one: recovery
 // fsyncs, which costs a disk flush per call on /tmp.
-func fastTempDir(t *testing.T) string {
+func fastTempDir(t testing.TB) string {
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		if d, err := os.MkdirTemp("/dev/shm", "brokerlog-fuzz-"); err == nil {
 			t.Cleanup(func() { os.RemoveAll(d) })
