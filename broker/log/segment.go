@@ -164,7 +164,7 @@ func (s *segment) closeFiles() {
 	s.timeIndex.close()
 }
 
-// renameTo gives the segment's three files a temporary suffix ("" removes
+// renameFiles moves the segment's three files from one temporary suffix to another ("" removes
 // it); missing index files are fine, they are rebuilt on open.
 func (s *segment) renameFiles(fromSuffix, toSuffix string) error {
 	for _, kind := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
