@@ -135,11 +135,11 @@ func (p *Peer) stepLeader(m Message) error {
 	case AckEpoch:
 		return p.stepAckEpoch(m, h)
 	case Ack:
-		if h.observer {
-			return p.unexpected(m, "observers do not ack")
-		}
 		if m.Zxid == MakeZxid(l.newEpoch, 0) {
 			return p.stepNewLeaderAck(m, h)
+		}
+		if h.observer {
+			return p.unexpected(m, "observers do not ack proposals")
 		}
 		if h.stage < stageSynced || m.Zxid > h.sent {
 			return p.unexpected(m, "ack out of phase")
@@ -194,7 +194,7 @@ func (p *Peer) tickLeader() {
 		l.heartbeatIn = p.cfg.HeartbeatTicks
 		for _, id := range l.handlerIDs() {
 			if h := l.learners[id]; h.stage >= stageSyncing {
-				p.send(Message{Type: Ping, To: id, Epoch: l.newEpoch, Zxid: h.sent})
+				p.send(Message{Type: Ping, To: id, Epoch: l.newEpoch, Zxid: h.sent, CommitZxid: p.commitZxid})
 			}
 		}
 	}
@@ -237,6 +237,9 @@ func (p *Peer) stepLearner(m Message) error {
 		if lr.stage >= learnerSynced && p.lastZxid < m.Zxid {
 			p.becomeLooking("missed txns: leader sent through " + FormatZxid(m.Zxid) + ", last is " + FormatZxid(p.lastZxid))
 			return nil
+		}
+		if lr.stage >= learnerSynced {
+			p.learnerCommit(min(m.CommitZxid, p.lastZxid))
 		}
 		p.send(Message{Type: Ping, To: p.leader, Epoch: lr.epoch, Zxid: p.lastZxid})
 	case Sync:
@@ -312,11 +315,10 @@ func (p *Peer) learnerCommit(z int64) {
 
 func (p *Peer) tickLearner() {
 	lr := p.lr
-	limit := p.cfg.SyncLimitTicks
-	if lr.stage < learnerBroadcast {
-		limit = p.cfg.InitLimitTicks
-	}
-	if p.ticks-lr.lastHeard > int64(limit) {
+	switch {
+	case lr.stage < learnerBroadcast && p.ticks-lr.since > int64(p.cfg.InitLimitTicks):
+		p.becomeLooking("sync with leader " + itoa(p.leader) + " not done within initLimit")
+	case p.ticks-lr.lastHeard > int64(p.cfg.SyncLimitTicks):
 		p.becomeLooking("leader " + itoa(p.leader) + " silent")
 	}
 }

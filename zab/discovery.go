@@ -47,8 +47,6 @@ type leader struct {
 	epochAcked   bool
 	established  bool
 	phaseStart   int64
-	ownCurrent   uint32 // currentEpoch when elected, for the "learner ahead" check
-	ownLast      int64
 	historyZxid  int64 // last zxid when currentEpoch was set: the history this epoch starts from
 	learners     map[uint64]*learnerHandler
 	syncs        []pendingSync
@@ -65,8 +63,6 @@ func (p *Peer) becomeLeader() {
 	p.setState(Leading, p.id)
 	p.ld = &leader{
 		phaseStart: p.ticks,
-		ownCurrent: p.hs.CurrentEpoch,
-		ownLast:    p.lastZxid,
 		learners:   map[uint64]*learnerHandler{},
 	}
 	p.logEvent("LEADING: elected with vote %s round %d", p.elec.vote, p.elec.round)
@@ -170,7 +166,9 @@ func (p *Peer) stepAckEpoch(m Message, h *learnerHandler) error {
 	if h.stage != stageInfo || !l.epochDecided || m.Epoch != l.newEpoch {
 		return p.unexpected(m, "out of phase")
 	}
-	ahead := m.CurrentEpoch > l.ownCurrent || (m.CurrentEpoch == l.ownCurrent && m.Zxid > l.ownLast)
+	// Compare with what we hold now: before the quorum acks that is what we
+	// were elected with; after, currentEpoch is already the new epoch.
+	ahead := m.CurrentEpoch > p.hs.CurrentEpoch || (m.CurrentEpoch == p.hs.CurrentEpoch && m.Zxid > p.lastZxid)
 	if ahead {
 		if !l.established {
 			p.becomeLooking("learner " + itoa(m.From) + " is ahead of the leader: " + m.Describe())
@@ -198,6 +196,7 @@ type learner struct {
 	gotSync       bool
 	pendingCommit int64 // COMMITs seen before UPTODATE
 	lastHeard     int64
+	since         int64 // tick the stage began
 }
 
 type learnerStage uint8
@@ -211,7 +210,7 @@ const (
 
 func (p *Peer) becomeLearner(s State, leader uint64) {
 	p.setState(s, leader)
-	p.lr = &learner{lastHeard: p.ticks}
+	p.lr = &learner{lastHeard: p.ticks, since: p.ticks}
 	p.logEvent("%s leader %d, vote %s round %d", s, leader, p.elec.vote, p.elec.round)
 	t := FollowerInfo
 	if s == Observing {
@@ -233,6 +232,7 @@ func (p *Peer) stepLeaderInfo(m Message) error {
 	p.setAcceptedEpoch(m.Epoch)
 	lr.epoch = m.Epoch
 	lr.stage = learnerSync
+	lr.since = p.ticks
 	p.send(Message{Type: AckEpoch, To: p.leader, Epoch: m.Epoch, CurrentEpoch: p.hs.CurrentEpoch, Zxid: p.lastZxid})
 	return nil
 }

@@ -108,6 +108,9 @@ type Message struct {
 	Zxid  int64
 	// CurrentEpoch is the learner's currentEpoch in ACKEPOCH.
 	CurrentEpoch uint32
+	// CommitZxid is the leader's commit point in PING, so a learner that
+	// lost a COMMIT catches up.
+	CommitZxid int64
 	// State, Round (FastLeaderElection's electionEpoch, the logical clock)
 	// and Vote are set in notifications only.
 	State State
@@ -137,6 +140,8 @@ func (m Message) Describe() string {
 		fmt.Fprintf(&b, " epoch=%d currentEpoch=%d last=%s", m.Epoch, m.CurrentEpoch, FormatZxid(m.Zxid))
 	case Sync:
 		fmt.Fprintf(&b, " epoch=%d ref=%d", m.Epoch, m.Ref)
+	case Ping:
+		fmt.Fprintf(&b, " epoch=%d zxid=%s commit=%s", m.Epoch, FormatZxid(m.Zxid), FormatZxid(m.CommitZxid))
 	case Request:
 		fmt.Fprintf(&b, " epoch=%d %dB", m.Epoch, len(m.Data))
 	default:
@@ -175,6 +180,7 @@ func (m Message) Marshal(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, m.Epoch)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Zxid))
 	b = binary.BigEndian.AppendUint32(b, m.CurrentEpoch)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.CommitZxid))
 	b = binary.BigEndian.AppendUint64(b, m.Round)
 	b = binary.BigEndian.AppendUint64(b, m.Vote.Leader)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Vote.Zxid))
@@ -269,6 +275,7 @@ func Unmarshal(b []byte) (Message, error) {
 	m.Epoch = d.u32()
 	m.Zxid = int64(d.u64())
 	m.CurrentEpoch = d.u32()
+	m.CommitZxid = int64(d.u64())
 	m.Round = d.u64()
 	m.Vote.Leader = d.u64()
 	m.Vote.Zxid = int64(d.u64())

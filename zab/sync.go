@@ -200,6 +200,7 @@ func (p *Peer) stepNewLeader(m Message) error {
 	// sent only after they are durable.
 	p.setCurrentEpoch(lr.epoch)
 	lr.stage = learnerSynced
+	lr.since = p.ticks
 	p.send(Message{Type: Ack, To: p.leader, Epoch: lr.epoch, Zxid: MakeZxid(lr.epoch, 0)})
 	return nil
 }
