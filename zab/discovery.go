@@ -116,7 +116,7 @@ func (p *Peer) leaderProgress() {
 
 func (p *Peer) decideEpoch() {
 	l := p.ld
-	e := p.hs.AcceptedEpoch
+	e := max(p.hs.AcceptedEpoch, p.maxSeenEpoch)
 	for _, h := range l.learners {
 		e = max(e, h.acceptedEpoch)
 	}
@@ -148,11 +148,16 @@ func (p *Peer) stepLearnerInfo(m Message) error {
 		since: p.ticks, lastHeard: p.ticks,
 	}
 	l.learners[m.From] = h
+	p.maxSeenEpoch = max(p.maxSeenEpoch, m.Epoch)
 	if l.epochDecided {
-		if m.Epoch >= l.newEpoch && !l.established {
-			// Too late to raise the epoch; it will refuse LEADERINFO and
-			// look again, as with ZooKeeper.
-			p.logEvent("learner %d accepted epoch %d >= %d", m.From, m.Epoch, l.newEpoch)
+		if m.Epoch >= l.newEpoch {
+			// The learner promised a higher epoch and will refuse ours.
+			// ZooKeeper leaves it out until this leader fails; we give up
+			// leadership instead so the next election, remembering this
+			// epoch, proposes one above it and everyone can join.
+			p.becomeLooking("learner " + itoa(m.From) + " accepted epoch " + itoa(uint64(m.Epoch)) +
+				" >= ours " + itoa(uint64(l.newEpoch)))
+			return nil
 		}
 		p.sendLeaderInfo(h)
 		return nil

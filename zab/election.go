@@ -121,6 +121,22 @@ func (p *Peer) agreed(votes map[uint64]notification, v Vote, round uint64) bool 
 	return n >= p.quorum()
 }
 
+// followedBy: a quorum of voters out of the election say leader leads.
+// Like ZooKeeper's Vote.equals for peers out of the election, only the
+// leader counts: peers that joined it at different times hold different
+// zxids and rounds in their votes (and, in ZooKeeper, epochs), and
+// requiring those to match could keep a newcomer out for ever. Safety does
+// not rest on this: discovery and sync do that.
+func (p *Peer) followedBy(votes map[uint64]notification, leader uint64) bool {
+	n := 0
+	for id, nt := range votes {
+		if p.isVoter(id) && nt.vote.Leader == leader {
+			n++
+		}
+	}
+	return n >= p.quorum()
+}
+
 // leaderConfirmed is checkLeader: a peer other than us must have told us
 // itself that it is LEADING; if it is us, the round must be ours.
 func (p *Peer) leaderConfirmed(votes map[uint64]notification, leader uint64, round uint64) bool {
@@ -189,7 +205,7 @@ func (p *Peer) stepNotification(m Message) error {
 			}
 		}
 		e.outOf[m.From] = n
-		if p.agreed(e.outOf, m.Vote, m.Round) && p.leaderConfirmed(e.outOf, m.Vote.Leader, m.Round) {
+		if p.followedBy(e.outOf, m.Vote.Leader) && p.leaderConfirmed(e.outOf, m.Vote.Leader, m.Round) {
 			e.round = m.Round
 			e.vote = m.Vote
 			p.decide(m.Vote)

@@ -129,6 +129,10 @@ type Peer struct {
 	commitZxid  int64 // deliverable commit point (Committed hands out up to here)
 	applied     int64 // last zxid handed out in Committed (or installed by snapshot)
 
+	// maxSeenEpoch is the highest acceptedEpoch a learner reported to us;
+	// our next epoch goes above it.
+	maxSeenEpoch uint32
+
 	pend        pending
 	outstanding bool
 
