@@ -150,13 +150,13 @@ func (p *Peer) stepLearnerInfo(m Message) error {
 	l.learners[m.From] = h
 	p.maxSeenEpoch = max(p.maxSeenEpoch, m.Epoch)
 	if l.epochDecided {
-		if m.Epoch >= l.newEpoch {
+		if m.Epoch > l.newEpoch {
 			// The learner promised a higher epoch and will refuse ours.
 			// ZooKeeper leaves it out until this leader fails; we give up
 			// leadership instead so the next election, remembering this
 			// epoch, proposes one above it and everyone can join.
 			p.becomeLooking("learner " + itoa(m.From) + " accepted epoch " + itoa(uint64(m.Epoch)) +
-				" >= ours " + itoa(uint64(l.newEpoch)))
+				" > ours " + itoa(uint64(l.newEpoch)))
 			return nil
 		}
 		p.sendLeaderInfo(h)
