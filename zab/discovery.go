@@ -37,6 +37,7 @@ type learnerHandler struct {
 	lastZxid      int64 // from ACKEPOCH
 	acked         int64 // logged through (cumulative)
 	sent          int64 // last zxid sent to it
+	syncedThrough int64 // last zxid of the history its sync packet brought it to
 	since         int64 // tick the stage began
 	lastHeard     int64
 }

@@ -111,6 +111,7 @@ func (p *Peer) syncLearner(h *learnerHandler) {
 	h.stage = stageSyncing
 	h.since = p.ticks
 	h.sent = p.lastZxid
+	h.syncedThrough = p.lastZxid
 	h.acked = 0
 }
 
@@ -143,7 +144,9 @@ func (p *Peer) stepNewLeaderAck(m Message, h *learnerHandler) error {
 	}
 	h.stage = stageSynced
 	h.since = p.ticks
-	h.acked = max(h.acked, p.ld.historyZxid)
+	// Its NEWLEADER ack says it logged everything the sync packet carried
+	// (proposals sent after it are acked one by one).
+	h.acked = max(h.acked, h.syncedThrough)
 	if p.ld.established {
 		p.sendUpToDate(h)
 		p.maybeCommit()

@@ -21,7 +21,7 @@ type Result struct {
 
 // Bounds of a randomized run.
 const (
-	faultTicks    = 250
+	faultTicks    = 600
 	livenessTicks = 400
 )
 
