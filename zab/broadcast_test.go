@@ -215,3 +215,45 @@ func TestBadMessagesRejected(t *testing.T) {
 	}
 	lp.Advance(rd)
 }
+
+// A follower's sync is answered once everything the leader proposed before
+// it is committed, and after those txns are handed out here.
+func TestSyncAfterPriorProposals(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	f := uint64(1)
+	if f == l {
+		f = 2
+	}
+	z, _ := n.peers[l].Propose([]byte("x"))
+	n.drain(l)
+	if err := n.peers[f].Sync(7); err != nil {
+		t.Fatal(err)
+	}
+	var synced []uint64
+	p := n.peers[f]
+	rd := p.Ready()
+	n.queue = append(n.queue, rd.Messages...)
+	p.Advance(rd)
+	for len(n.queue) > 0 {
+		m := n.queue[0]
+		n.queue = n.queue[1:]
+		_ = n.peers[m.To].Step(m)
+		for n.peers[m.To].HasReady() {
+			rd := n.peers[m.To].Ready()
+			n.logs[m.To].ents = append(n.logs[m.To].ents, rd.Entries...)
+			if m.To == f && len(rd.Synced) > 0 {
+				if len(n.applied[f]) == 0 && !slices.ContainsFunc(rd.Committed, func(e Entry) bool { return e.Zxid == z }) {
+					t.Fatal("sync answered before the earlier proposal was applied")
+				}
+				synced = append(synced, rd.Synced...)
+			}
+			n.applied[m.To] = append(n.applied[m.To], rd.Committed...)
+			n.queue = append(n.queue, rd.Messages...)
+			n.peers[m.To].Advance(rd)
+		}
+	}
+	if !slices.Equal(synced, []uint64{7}) {
+		t.Fatalf("synced %v, want [7]", synced)
+	}
+}
