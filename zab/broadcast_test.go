@@ -1,0 +1,259 @@
+package zab
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func committedZxids(n *testNet, id uint64) []int64 { return zxids(n.applied[id]) }
+
+// A proposal commits only once a quorum of voters (the leader included)
+// has logged it; ACKs are what counts.
+func TestCommitNeedsQuorum(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3, 4, 5), nil, nil, nil)
+	l := n.mustElect()
+	blockAcks := map[uint64]bool{1: true, 2: true, 3: true, 4: true}
+	n.drop = func(m Message) bool { return m.Type == Ack && m.To == l && blockAcks[m.From] }
+	z, err := n.peers[l].Propose([]byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.drain(l)
+	n.deliverAll()
+	if st := n.peers[l].Status(); st.CommitZxid >= z {
+		t.Fatalf("committed with only the leader's ack: %v", st)
+	}
+	delete(blockAcks, 1)
+	n.peers[l].Status()
+	z2, _ := n.peers[l].Propose([]byte("y"))
+	n.drain(l)
+	n.deliverAll()
+	if st := n.peers[l].Status(); st.CommitZxid >= z {
+		t.Fatalf("committed with 2 of 5: %v", st)
+	}
+	delete(blockAcks, 2)
+	z3, _ := n.peers[l].Propose([]byte("z"))
+	n.drain(l)
+	n.deliverAll()
+	// ACKs are cumulative: the ack of z3 by 1 and 2 commits z, z2 and z3.
+	for _, id := range ids(1, 2, 3, 4, 5) {
+		if got := committedZxids(n, id); !slices.Equal(got, []int64{z, z2, z3}) {
+			t.Errorf("server %d committed %x, want %x", id, got, []int64{z, z2, z3})
+		}
+	}
+}
+
+// A follower ACKs a proposal in the Ready that appends it, so the ACK is
+// sent only after the txn is durable.
+func TestAckTravelsWithTheTxn(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	z, _ := n.peers[l].Propose([]byte("x"))
+	n.drain(l)
+	f := ids(1, 2, 3)[0]
+	if f == l {
+		f = 2
+	}
+	var prop Message
+	for _, m := range n.queue {
+		if m.Type == Proposal && m.To == f {
+			prop = m
+		}
+	}
+	p := n.peers[f]
+	if err := p.Step(prop); err != nil {
+		t.Fatal(err)
+	}
+	rd := p.Ready()
+	if len(rd.Entries) != 1 || rd.Entries[0].Zxid != z {
+		t.Fatalf("entries %+v", rd.Entries)
+	}
+	if len(rd.Messages) != 1 || rd.Messages[0].Type != Ack || rd.Messages[0].Zxid != z {
+		t.Fatalf("messages %+v", rd.Messages)
+	}
+	p.Advance(rd)
+}
+
+// Observers get committed txns by INFORM, never PROPOSAL, never ACK, and
+// do not count toward a quorum.
+func TestObserver(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), ids(4), nil, nil)
+	l := n.mustElect()
+	if st := n.peers[4].Status(); st.State != Observing || st.Leader != l {
+		t.Fatalf("observer: %v", st)
+	}
+	n.sent = nil
+	z, _ := n.peers[l].Propose([]byte("x"))
+	n.drain(l)
+	n.deliverAll()
+	for _, m := range n.sent {
+		if m.To == 4 && (m.Type == Proposal || m.Type == Commit) {
+			t.Errorf("observer got %s", m.Describe())
+		}
+		if m.From == 4 && m.Type == Ack {
+			t.Errorf("observer acked: %s", m.Describe())
+		}
+	}
+	if got := committedZxids(n, 4); !slices.Equal(got, []int64{z}) {
+		t.Fatalf("observer committed %x", got)
+	}
+	// With the two other voters unreachable the observer cannot help.
+	others := []uint64{}
+	for _, id := range ids(1, 2, 3) {
+		if id != l {
+			others = append(others, id)
+		}
+	}
+	n.drop = func(m Message) bool { return m.To == l && slices.Contains(others, m.From) }
+	z2, _ := n.peers[l].Propose([]byte("y"))
+	n.drain(l)
+	n.deliverAll()
+	if n.peers[l].Status().CommitZxid >= z2 {
+		t.Fatal("committed with the leader and an observer only")
+	}
+	if n.runUntil(30, func() bool { return n.peers[l].Status().State != Leading }); n.peers[l].Status().State == Leading {
+		t.Fatal("leader kept leading with only an observer")
+	}
+	// An observer alone with one voter cannot elect anybody.
+	n2 := newTestNet(t, ids(1, 2, 3), ids(4, 5), nil, nil)
+	n2.down[2], n2.down[3] = true, true
+	if n2.runUntil(60, func() bool { _, ok := n2.leader(); return ok }) {
+		t.Fatal("a voter and two observers elected a leader")
+	}
+}
+
+// The leader forces a new epoch rather than let the counter reach
+// 0xffffffff.
+func TestZxidCounterRollover(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	p := n.peers[l]
+	epoch := p.Status().Epoch
+	p.lastZxid = MakeZxid(epoch, 0xfffffffd) // as if 4 billion txns went by
+	z, err := p.Propose([]byte("last"))
+	if err != nil || z != MakeZxid(epoch, 0xfffffffe) {
+		t.Fatalf("Propose = %s, %v; want 0x%xfffffffe", FormatZxid(z), err, epoch)
+	}
+	if _, err := p.Propose([]byte("one too many")); !errors.Is(err, ErrZxidRollover) {
+		t.Fatalf("Propose at the counter's end: %v", err)
+	}
+	if st := p.Status(); st.State != Looking {
+		t.Fatalf("leader did not give up: %v", st)
+	}
+}
+
+func TestProposeErrors(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	if _, err := n.peers[1].Propose([]byte("x")); !errors.Is(err, ErrNotLeader) {
+		t.Fatalf("LOOKING peer: %v", err)
+	}
+	l := n.mustElect()
+	f := uint64(1)
+	if f == l {
+		f = 2
+	}
+	_, err := n.peers[f].Propose([]byte("x"))
+	var nle *NotLeaderError
+	if !errors.As(err, &nle) || nle.Leader != l {
+		t.Fatalf("follower: %v, want NotLeaderError{%d}", err, l)
+	}
+}
+
+// Step rejects malformed and out-of-phase input with an error and never
+// panics; the peer's state does not change.
+func TestBadMessagesRejected(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	f := uint64(1)
+	if f == l {
+		f = 2
+	}
+	other := 6 - l - f // the third server
+	p := n.peers[f]
+	before := p.Status()
+	for _, tc := range []struct {
+		m    Message
+		want error
+	}{
+		{Message{Type: 99, From: l, To: f}, ErrInvalidMessage},
+		{Message{Type: Commit, From: 0, To: f}, ErrInvalidMessage},
+		{Message{Type: Commit, From: 42, To: f}, ErrInvalidMessage},
+		{Message{Type: Commit, From: l, To: 42}, ErrInvalidMessage},
+		{Message{Type: Notification, From: l, To: f, State: 7}, ErrInvalidMessage},
+		{Message{Type: Proposal, From: l, To: f, Epoch: before.Epoch, Entries: []Entry{{5, nil}, {4, nil}}}, ErrInvalidMessage},
+		{Message{Type: Proposal, From: l, To: f, Epoch: before.Epoch, Zxid: 9}, ErrUnexpectedMessage},   // no entry
+		{Message{Type: Commit, From: l, To: f, Epoch: before.Epoch + 1, Zxid: 1}, ErrUnexpectedMessage}, // wrong epoch
+		{Message{Type: LeaderInfo, From: l, To: f, Epoch: 99}, ErrUnexpectedMessage},                    // out of phase
+		{Message{Type: Ack, From: l, To: f, Epoch: before.Epoch}, ErrUnexpectedMessage},                 // acks go to leaders
+		{Message{Type: UpToDate, From: other, To: f, Epoch: before.Epoch}, ErrUnexpectedMessage},        // not the leader
+	} {
+		if tc.m.From == f {
+			continue
+		}
+		err := p.Step(tc.m)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.m.Describe(), err, tc.want)
+		}
+	}
+	if after := p.Status(); after.State != before.State || after.LastZxid != before.LastZxid || after.CommitZxid != before.CommitZxid {
+		t.Fatalf("state changed: %v -> %v", before, after)
+	}
+	if p.HasReady() {
+		t.Fatalf("bad input produced output: %+v", p.Ready())
+	}
+	// The leader ignores messages from strangers and out-of-phase acks.
+	lp := n.peers[l]
+	if err := lp.Step(Message{Type: Ack, From: f, To: l, Epoch: before.Epoch, Zxid: MakeZxid(before.Epoch, 77)}); !errors.Is(err, ErrUnexpectedMessage) {
+		t.Errorf("ack beyond what was sent: %v", err)
+	}
+	// A Ready must be advanced before more input.
+	_, _ = lp.Propose([]byte("x"))
+	rd := lp.Ready()
+	if err := lp.Step(Message{Type: Ping, From: f, To: l, Epoch: before.Epoch}); !errors.Is(err, ErrReadyOutstanding) {
+		t.Errorf("Step with a Ready outstanding: %v", err)
+	}
+	lp.Advance(rd)
+}
+
+// A follower's sync is answered once everything the leader proposed before
+// it is committed, and after those txns are handed out here.
+func TestSyncAfterPriorProposals(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	f := uint64(1)
+	if f == l {
+		f = 2
+	}
+	z, _ := n.peers[l].Propose([]byte("x"))
+	n.drain(l)
+	if err := n.peers[f].Sync(7); err != nil {
+		t.Fatal(err)
+	}
+	var synced []uint64
+	p := n.peers[f]
+	rd := p.Ready()
+	n.queue = append(n.queue, rd.Messages...)
+	p.Advance(rd)
+	for len(n.queue) > 0 {
+		m := n.queue[0]
+		n.queue = n.queue[1:]
+		_ = n.peers[m.To].Step(m)
+		for n.peers[m.To].HasReady() {
+			rd := n.peers[m.To].Ready()
+			n.logs[m.To].ents = append(n.logs[m.To].ents, rd.Entries...)
+			if m.To == f && len(rd.Synced) > 0 {
+				if len(n.applied[f]) == 0 && !slices.ContainsFunc(rd.Committed, func(e Entry) bool { return e.Zxid == z }) {
+					t.Fatal("sync answered before the earlier proposal was applied")
+				}
+				synced = append(synced, rd.Synced...)
+			}
+			n.applied[m.To] = append(n.applied[m.To], rd.Committed...)
+			n.queue = append(n.queue, rd.Messages...)
+			n.peers[m.To].Advance(rd)
+		}
+	}
+	if !slices.Equal(synced, []uint64{7}) {
+		t.Fatalf("synced %v, want [7]", synced)
+	}
+}

@@ -1,0 +1,246 @@
+package zab
+
+import "fmt"
+
+// Ready is a batch of work for the shell. Persist it with one sync, in this
+// order: Snapshot, Truncate, Entries, HardState. Then send Messages, then
+// install the Snapshot into the state machine, apply Committed, answer
+// Synced and prepare Requests, then call Advance(rd). The peer refuses
+// Step, Propose, Request and Sync (ErrReadyOutstanding) and Tick panics
+// until Advance.
+//
+// Ownership: every slice in a Ready belongs to the shell once Ready returns
+// (Entries and Committed may share Data with each other, never with the
+// peer's later state).
+type Ready struct {
+	// SoftState is set when the state, leader or serving flag changed.
+	SoftState *SoftState
+
+	// HardState, if not nil, is the hard state to persist.
+	HardState *HardState
+
+	// Snapshot, if not nil, replaces the whole durable history: after
+	// persisting, the log holds no entries and LastZxid is Snapshot.Zxid
+	// (storage: SaveSnapshot, then PurgeBefore(Zxid+1) and
+	// TruncateAfter(Zxid)). The state machine is reset to it before
+	// Committed is applied. It came from the leader in SNAP.
+	Snapshot *Snapshot
+
+	// Truncate, if not nil, drops durable entries with zxid > *Truncate
+	// (TRUNC). Only uncommitted txns are ever truncated.
+	Truncate *int64
+
+	// Entries are appended after the truncation, zxids increasing.
+	Entries []Entry
+
+	// Messages go out after the persistence above. A Snap message has empty
+	// Data: the shell fills it with its state machine's snapshot, which is
+	// at exactly the message's Zxid at send time (the last zxid handed out
+	// in Committed before this Ready; this Ready's Committed is applied
+	// after sending).
+	Messages []Message
+
+	// Committed txns are to be applied in order; each is durable on a
+	// quorum. Their zxids increase and continue the previous Ready's (or
+	// the Snapshot's).
+	Committed []Entry
+
+	// Synced are the refs of Sync calls that are now answered: apply
+	// Committed first, then answer them.
+	Synced []uint64
+
+	// Requests are forwarded client writes, on the leader only, for the
+	// shell to prepare into txns and Propose.
+	Requests []ForwardedRequest
+}
+
+// Snapshot is a state machine snapshot taken by the leader at Zxid.
+type Snapshot struct {
+	Zxid int64
+	Data []byte
+}
+
+// ForwardedRequest is a client write forwarded by a learner (or the leader itself).
+type ForwardedRequest struct {
+	From uint64
+	Data []byte
+}
+
+// SoftState is volatile state worth reporting when it changes.
+type SoftState struct {
+	State   State
+	Leader  uint64
+	Serving bool // clients may be served (UPTODATE seen, or established leader)
+}
+
+// pending collects the next Ready.
+type pending struct {
+	softChanged bool
+	hsChanged   bool
+	snapshot    *Snapshot
+	truncate    *int64
+	entries     []Entry
+	msgs        []Message
+	synced      []uint64
+	requests    []ForwardedRequest
+}
+
+// HasReady reports whether Ready has something to hand out.
+func (p *Peer) HasReady() bool {
+	if p.outstanding {
+		return false
+	}
+	q := &p.pend
+	return q.softChanged || q.hsChanged || q.snapshot != nil || q.truncate != nil || len(q.entries) > 0 ||
+		len(q.msgs) > 0 || len(q.synced) > 0 || len(q.requests) > 0 || p.commitZxid > p.applied
+}
+
+// Ready returns the pending work and marks it outstanding until Advance.
+func (p *Peer) Ready() Ready {
+	q := &p.pend
+	rd := Ready{
+		Snapshot: q.snapshot,
+		Truncate: q.truncate,
+		Entries:  q.entries,
+		Messages: q.msgs,
+		Synced:   q.synced,
+		Requests: q.requests,
+	}
+	if q.softChanged {
+		rd.SoftState = &SoftState{State: p.state, Leader: p.leader, Serving: p.serving}
+	}
+	if q.hsChanged {
+		hs := p.hs
+		rd.HardState = &hs
+	}
+	if p.commitZxid > p.applied {
+		ents, err := p.entriesBetween(p.applied, p.commitZxid)
+		if err != nil {
+			panic(fmt.Sprintf("zab: peer %d: reading committed entries %s..%s: %v", p.id,
+				FormatZxid(p.applied), FormatZxid(p.commitZxid), err))
+		}
+		rd.Committed = ents
+		p.applied = p.commitZxid
+	}
+	p.pend = pending{}
+	p.outstanding = true
+	return rd
+}
+
+// Advance tells the peer the shell has persisted, sent and applied rd.
+func (p *Peer) Advance(rd Ready) {
+	if !p.outstanding {
+		panic("zab: Advance without an outstanding Ready")
+	}
+	p.outstanding = false
+	if rd.HardState != nil {
+		p.durableHS = *rd.HardState
+	}
+	if rd.Snapshot != nil {
+		p.durableZxid = rd.Snapshot.Zxid
+	}
+	if rd.Truncate != nil && p.durableZxid > *rd.Truncate {
+		p.durableZxid = *rd.Truncate
+	}
+	if n := len(rd.Entries); n > 0 {
+		p.durableZxid = rd.Entries[n-1].Zxid
+	}
+	if p.state == Leading {
+		p.leaderAdvanced()
+	}
+}
+
+// entriesBetween returns the logical history in (after, through]: the
+// durable log as the pending snapshot and truncation leave it, then the
+// pending entries.
+func (p *Peer) entriesBetween(after, through int64) ([]Entry, error) {
+	var out []Entry
+	if p.pend.snapshot == nil {
+		top := through
+		if p.pend.truncate != nil && *p.pend.truncate < top {
+			top = *p.pend.truncate
+		}
+		if top > after {
+			ents, err := p.log.Entries(after, top)
+			if err != nil {
+				return nil, err
+			}
+			out = ents
+		}
+	}
+	for _, e := range p.pend.entries {
+		if e.Zxid > after && e.Zxid <= through {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// hasZxid reports whether z is in the logical history: a logged entry, or
+// the point of the snapshot the history starts from. Zxid 0 (the empty
+// history) is in it when no snapshot ever compacted the log.
+func (p *Peer) hasZxid(z int64) bool {
+	if z == p.snapshotZxid() {
+		return true
+	}
+	if z <= 0 || z > p.lastZxid {
+		return false
+	}
+	ents, err := p.entriesBetween(z-1, z)
+	return err == nil && len(ents) == 1 && ents[0].Zxid == z
+}
+
+func (p *Peer) snapshotZxid() int64 {
+	if p.pend.snapshot != nil {
+		return p.pend.snapshot.Zxid
+	}
+	return p.log.SnapshotZxid()
+}
+
+// appendEntry logs one txn after the last one.
+func (p *Peer) appendEntry(e Entry) {
+	p.pend.entries = append(p.pend.entries, e)
+	p.lastZxid = e.Zxid
+}
+
+// truncateAfter drops logical history after z.
+func (p *Peer) truncateAfter(z int64) {
+	keep := p.pend.entries[:0]
+	for _, e := range p.pend.entries {
+		if e.Zxid <= z {
+			keep = append(keep, e)
+		}
+	}
+	p.pend.entries = keep
+	if len(keep) == 0 && p.pend.snapshot == nil {
+		if p.pend.truncate == nil || *p.pend.truncate > z {
+			t := z
+			p.pend.truncate = &t
+		}
+	}
+	p.lastZxid = z
+}
+
+// installSnapshot replaces the history with a snapshot at s.Zxid.
+func (p *Peer) installSnapshot(s *Snapshot) {
+	p.pend.snapshot = s
+	p.pend.truncate = nil
+	p.pend.entries = nil
+	p.lastZxid = s.Zxid
+	p.applied = s.Zxid
+	p.commitZxid = s.Zxid
+}
+
+func (p *Peer) setAcceptedEpoch(e uint32) {
+	if p.hs.AcceptedEpoch != e {
+		p.hs.AcceptedEpoch = e
+		p.pend.hsChanged = true
+	}
+}
+
+func (p *Peer) setCurrentEpoch(e uint32) {
+	if p.hs.CurrentEpoch != e {
+		p.hs.CurrentEpoch = e
+		p.pend.hsChanged = true
+	}
+}

@@ -1,0 +1,103 @@
+package zab
+
+import (
+	"slices"
+	"testing"
+)
+
+// fakeHistory is a leader log: zxids after a snapshot point.
+type fakeHistory struct {
+	snap  int64
+	zxids []int64
+}
+
+func (h fakeHistory) Has(z int64) bool { return z == h.snap || slices.Contains(h.zxids, z) }
+
+func (h fakeHistory) Entries(after, through int64) []Entry {
+	var out []Entry
+	for _, z := range h.zxids {
+		if z > after && z <= through {
+			out = append(out, Entry{Zxid: z})
+		}
+	}
+	return out
+}
+
+func zxids(es []Entry) []int64 {
+	var out []int64
+	for _, e := range es {
+		out = append(out, e.Zxid)
+	}
+	return out
+}
+
+func TestDecideSync(t *testing.T) {
+	z := MakeZxid
+	// Leader: epoch 1 txns 1..3, epoch 3 txns 1..2 (epoch 2 never
+	// proposed anything), no snapshot.
+	full := fakeHistory{zxids: []int64{z(1, 1), z(1, 2), z(1, 3), z(3, 1), z(3, 2)}}
+	// The same after compaction: snapshot at 1.3, log from 3.1.
+	compacted := fakeHistory{snap: z(1, 3), zxids: []int64{z(3, 1), z(3, 2)}}
+	for _, tc := range []struct {
+		name     string
+		h        fakeHistory
+		peerLast int64
+		applied  int64
+		maxDiff  int
+		kind     SyncKind
+		zxid     int64
+		entries  []int64
+	}{
+		{"equal: empty DIFF", full, z(3, 2), z(3, 2), 100, SyncDiff, z(3, 2), nil},
+		{"empty learner, full log: DIFF everything", full, 0, z(3, 2), 100, SyncDiff, 0, full.zxids},
+		{"behind, in the log: DIFF the rest", full, z(1, 2), z(3, 2), 100, SyncDiff, z(1, 2), []int64{z(1, 3), z(3, 1), z(3, 2)}},
+		{"behind across an epoch: DIFF", full, z(1, 3), z(3, 2), 100, SyncDiff, z(1, 3), []int64{z(3, 1), z(3, 2)}},
+		{"too far behind: SNAP at applied", full, z(1, 1), z(3, 1), 2, SyncSnap, z(3, 1), []int64{z(3, 2)}},
+		{"too far behind but our state is older: DIFF", full, z(1, 1), z(1, 1), 2, SyncDiff, z(1, 1), []int64{z(1, 2), z(1, 3), z(3, 1), z(3, 2)}},
+		{"ahead in our last epoch: TRUNC to our last", full, z(3, 5), z(3, 2), 100, SyncTrunc, z(3, 2), nil},
+		{"ahead in a newer epoch: SNAP", full, z(4, 1), z(3, 2), 100, SyncSnap, z(3, 2), nil},
+		{"uncommitted tail of an old epoch: TRUNC to our last of that epoch, then the rest", full, z(1, 5), z(3, 2), 100, SyncTrunc, z(1, 3), []int64{z(3, 1), z(3, 2)}},
+		{"txns of an epoch we never saw: SNAP", full, z(2, 4), z(3, 2), 100, SyncSnap, z(3, 2), nil},
+		{"at our snapshot point: DIFF from the log", compacted, z(1, 3), z(3, 2), 100, SyncDiff, z(1, 3), []int64{z(3, 1), z(3, 2)}},
+		{"before our snapshot: SNAP", compacted, z(1, 2), z(1, 3), 100, SyncSnap, z(1, 3), []int64{z(3, 1), z(3, 2)}},
+		{"empty learner, compacted log: SNAP", compacted, 0, z(3, 1), 100, SyncSnap, z(3, 1), []int64{z(3, 2)}},
+	} {
+		leaderLast := tc.h.zxids[len(tc.h.zxids)-1]
+		got := DecideSync(tc.peerLast, leaderLast, tc.applied, tc.maxDiff, tc.h)
+		if got.Kind != tc.kind || got.Zxid != tc.zxid || !slices.Equal(zxids(got.Entries), tc.entries) {
+			t.Errorf("%s: got %s %s %x, want %s %s %x", tc.name, got.Kind, FormatZxid(got.Zxid), zxids(got.Entries),
+				tc.kind, FormatZxid(tc.zxid), tc.entries)
+		}
+	}
+}
+
+// A follower with uncommitted txns of an old epoch is truncated, and ends
+// with the leader's history.
+func TestTruncOnRejoin(t *testing.T) {
+	z := MakeZxid
+	logs := map[uint64]*memLog{
+		1: {ents: []Entry{{z(1, 1), []byte("a")}, {z(2, 1), []byte("b")}}},
+		2: {ents: []Entry{{z(1, 1), []byte("a")}, {z(2, 1), []byte("b")}}},
+		3: {ents: []Entry{{z(1, 1), []byte("a")}, {z(1, 2), []byte("lost")}, {z(1, 3), []byte("lost")}}},
+	}
+	hs := map[uint64]HardState{1: {2, 2}, 2: {2, 2}, 3: {1, 1}}
+	n := newTestNet(t, ids(1, 2, 3), nil, logs, hs)
+	if l := n.mustElect(); l != 2 {
+		t.Fatalf("leader %d, want 2", l)
+	}
+	var trunc *Message
+	for _, m := range n.sent {
+		if m.Type == Trunc && m.To == 3 {
+			trunc = &m
+		}
+	}
+	if trunc == nil || trunc.Zxid != z(1, 1) || len(trunc.Entries) != 1 || trunc.Entries[0].Zxid != z(2, 1) {
+		t.Fatalf("want TRUNC to 0x100000001 with 0x200000001, got %+v", trunc)
+	}
+	if got := zxids(n.logs[3].ents); !slices.Equal(got, []int64{z(1, 1), z(2, 1)}) {
+		t.Fatalf("server 3 log %x", got)
+	}
+	if got := n.hs[3]; got.CurrentEpoch != 3 || got.AcceptedEpoch != 3 {
+		t.Fatalf("server 3 hard state %+v, want epoch 3", got)
+	}
+}
