@@ -14,7 +14,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	harness.RemoveZkdBuild()
+	harness.RemoveBuilds()
 	os.Exit(code)
 }
 

@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	RemoveZkdBuild()
+	RemoveBuilds()
 	if fakeZkdDir != "" {
 		os.RemoveAll(fakeZkdDir)
 	}

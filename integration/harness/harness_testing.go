@@ -19,42 +19,59 @@ const (
 // failLogLines is how much of a server's log a failed test prints.
 const failLogLines = 40
 
-var zkdBuild struct {
+// toolBuild is one binary built once per test binary.
+type toolBuild struct {
 	once sync.Once
-	dir  string // removed by RemoveZkdBuild; empty when EnvZkdBin was used
+	dir  string // removed by RemoveBuilds; empty when a prebuilt binary was used
 	bin  string
 	err  error
 }
+
+var zkdBuild, zkcliBuild toolBuild
 
 // ZkdBin returns a zkd binary built once per test binary, or $ZABKAFKA_ZKD_BIN when set. The
 // build lives in a directory of its own (os.MkdirTemp) because t.TempDir would vanish with
 // the first test that asked for it.
 func ZkdBin(t testing.TB) string {
 	t.Helper()
-	zkdBuild.once.Do(func() {
-		if p := os.Getenv(EnvZkdBin); p != "" {
-			zkdBuild.bin = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "zabkafka-zkd-build-*")
-		if err != nil {
-			zkdBuild.err = err
-			return
-		}
-		zkdBuild.dir = dir
-		zkdBuild.bin, zkdBuild.err = BuildZkd(dir)
-	})
-	if zkdBuild.err != nil {
-		t.Fatalf("build zkd: %v", zkdBuild.err)
-	}
-	return zkdBuild.bin
+	return zkdBuild.get(t, "zkd", os.Getenv(EnvZkdBin), BuildZkd)
 }
 
-// RemoveZkdBuild deletes the binary ZkdBin built. Call it from TestMain after m.Run, when no
-// test can need it any more; otherwise the build stays in the temporary directory.
-func RemoveZkdBuild() {
-	if zkdBuild.dir != "" {
-		os.RemoveAll(zkdBuild.dir)
+// ZkcliBin returns a zkcli binary built once per test binary.
+func ZkcliBin(t testing.TB) string {
+	t.Helper()
+	return zkcliBuild.get(t, "zkcli", "", BuildZkcli)
+}
+
+func (b *toolBuild) get(t testing.TB, name, prebuilt string, build func(dir string, flags ...string) (string, error)) string {
+	t.Helper()
+	b.once.Do(func() {
+		if prebuilt != "" {
+			b.bin = prebuilt
+			return
+		}
+		dir, err := os.MkdirTemp("", "zabkafka-"+name+"-build-*")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.dir = dir
+		b.bin, b.err = build(dir)
+	})
+	if b.err != nil {
+		t.Fatalf("build %s: %v", name, b.err)
+	}
+	return b.bin
+}
+
+// RemoveBuilds deletes the binaries ZkdBin and ZkcliBin built. Call it from TestMain after
+// m.Run, when no test can need them any more; otherwise the builds stay in the temporary
+// directory.
+func RemoveBuilds() {
+	for _, b := range []*toolBuild{&zkdBuild, &zkcliBuild} {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 // ZkdPackage is the import path of zkd's main package.
 const ZkdPackage = "github.com/zabkafka/zabkafka/cmd/zkd"
 
+// ZkcliPackage is the import path of zkcli's main package.
+const ZkcliPackage = "github.com/zabkafka/zabkafka/cmd/zkcli"
+
 const modulePath = "github.com/zabkafka/zabkafka"
 
 // StartZkd runs `bin -config <Dir>/zoo.cfg` plus cfg.Args, with stdout and stderr in
@@ -37,6 +40,15 @@ var zkdLauncher = launcher{
 // BuildZkd builds zkd into <dir>/zkd and returns that path. It must run inside this module
 // (it asks `go env GOMOD`). buildFlags go before the package, e.g. "-race".
 func BuildZkd(dir string, buildFlags ...string) (string, error) {
+	return buildTool(dir, ZkdPackage, "zkd", buildFlags...)
+}
+
+// BuildZkcli builds zkcli into <dir>/zkcli and returns that path.
+func BuildZkcli(dir string, buildFlags ...string) (string, error) {
+	return buildTool(dir, ZkcliPackage, "zkcli", buildFlags...)
+}
+
+func buildTool(dir, pkg, name string, buildFlags ...string) (string, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
@@ -44,8 +56,8 @@ func BuildZkd(dir string, buildFlags ...string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, "zkd")
-	if err := goBuild(root, ZkdPackage, out, buildFlags...); err != nil {
+	out := filepath.Join(dir, name)
+	if err := goBuild(root, pkg, out, buildFlags...); err != nil {
 		return "", err
 	}
 	return out, nil
