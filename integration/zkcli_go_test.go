@@ -172,4 +172,3 @@ func TestZkcliMatchesZkCli(t *testing.T) {
 	}
 	compareTranscripts(t, "zkCli.sh", want, "zkcli", got)
 }
-
