@@ -117,19 +117,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if opts.command != nil {
-		// Let the connection event print before the command's output, so
-		// one-shot output is always in the same order.
-		select {
-		case <-sh.conn.FirstAttempt():
-			if sh.conn.State().Alive() && sh.conn.SessionID() != 0 {
-				sh.waitConnected(opts.timeout)
-			}
-		case <-time.After(opts.timeout):
-		}
+		sh.awaitFirstConnection()
 		sh.run(opts.command)
 		return sh.exitCode
 	}
 	return sh.interactive(stdin)
+}
+
+// awaitFirstConnection lets the connection event print before a command's
+// output or the first prompt, so output is always in the same order and
+// the prompt shows the state the server answered with. It returns at once
+// if the first attempt failed.
+func (sh *shell) awaitFirstConnection() {
+	select {
+	case <-sh.conn.FirstAttempt():
+		if sh.conn.State().Alive() && sh.conn.SessionID() != 0 {
+			sh.waitConnected(sh.timeout)
+		}
+	case <-time.After(sh.timeout):
+	}
 }
 
 // interactive reads commands until quit or end of input. On a terminal it
@@ -146,6 +152,7 @@ func (sh *shell) interactive(stdin io.Reader) int {
 			sh.printf("JLine support is disabled\n")
 		}
 		sh.flush()
+		sh.awaitFirstConnection()
 		lines := newLineReader(stdin)
 		for {
 			line, err := lines.next()
@@ -159,6 +166,7 @@ func (sh *shell) interactive(stdin io.Reader) int {
 	}
 	sh.printf("JLine support is enabled\n")
 	sh.flush()
+	sh.awaitFirstConnection()
 	ed := liner.NewLiner()
 	defer ed.Close()
 	ed.SetCtrlCAborts(true)
