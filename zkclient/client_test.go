@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -75,6 +76,18 @@ func (r *recorder) waitFor(t *testing.T, from int, want Event) int {
 			t.Fatalf("no event %v after #%d; events: %v", want, from, got)
 		}
 	}
+}
+
+func (r *recorder) countOf(want Event) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, ev := range r.events {
+		if ev == want {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *recorder) count() int {
@@ -433,4 +446,39 @@ func digestOf(userPassword string) string {
 	user, _, _ := strings.Cut(userPassword, ":")
 	sum := sha1.Sum([]byte(userPassword))
 	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// TestEventsBeforeData checks the ordering ZooKeeper promises: a client
+// sees the watch event for a change before it sees the changed data, even
+// with a slow watcher.
+func TestEventsBeforeData(t *testing.T) {
+	s := startServer(t)
+	rec := newRecorder()
+	slow := func(ev Event) {
+		if ev.Type != jute.EventNone {
+			time.Sleep(50 * time.Millisecond) // a watcher that takes its time
+		}
+		rec.add(ev)
+	}
+	c, err := Connect(Config{Servers: []string{s.Addr().String()}, SessionTimeout: 2 * time.Second, OnEvent: slow})
+	must(t, err)
+	t.Cleanup(c.Close)
+	rec.waitFor(t, 0, connectedEvent)
+	other := connect(t, s.Addr().String(), newRecorder())
+	_, _, err = c.Create("/o", []byte("0"), openACL, jute.ModePersistent, 0)
+	must(t, err)
+	for i := range 5 {
+		_, _, err = c.Get("/o", true)
+		must(t, err)
+		_, err = other.Set("/o", []byte(fmt.Sprint(i+1)), -1)
+		must(t, err)
+		data, _, err := c.Get("/o", false)
+		must(t, err)
+		if string(data) != fmt.Sprint(i+1) {
+			t.Fatalf("read %q after set %d", data, i+1)
+		}
+		if n := rec.countOf(nodeEvent(jute.EventNodeDataChanged, "/o")); n != i+1 {
+			t.Fatalf("read change %d with %d NodeDataChanged events delivered: data before its event", i+1, n)
+		}
+	}
 }

@@ -204,7 +204,7 @@ func (c *Conn) reply(h jute.ReplyHeader, body []byte) error {
 	for _, ev := range events {
 		c.events.push(ev)
 	}
-	r.finish(err)
+	c.events.after(func() { r.finish(err) })
 	return nil
 }
 
