@@ -59,6 +59,8 @@ set -v 5 /g g3
 set /g
 stat /g extra
 set /g g4                              # 1
+stat -w /g
+set /g g4                              # 1
 ls -s /g
 ls /g watch
 create /g/kid k                        # 1

@@ -297,3 +297,54 @@ func TestZkcliListsLargeTreeStreaming(t *testing.T) {
 		t.Errorf("first line after %v of %v: the listing does not stream", first, all)
 	}
 }
+
+// TestZkcliExtras covers what zkcli adds to zkCli: tree, -o json, and
+// four-letter words.
+func TestZkcliExtras(t *testing.T) {
+	s := startZkd(t)
+	c := connect(t, s.Addr())
+	open := zk.WorldACL(zk.PermAll)
+	for _, n := range []struct {
+		path string
+		data []byte
+	}{{"/t", []byte("abc")}, {"/t/a", nil}, {"/t/a/x", []byte("12345")}, {"/t/b", []byte{0xff, 0xfe}}} {
+		if _, err := c.Create(n.path, n.data, 0, open); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	out, stderr, status := zkcliRun(t, "-server", s.Addr(), "tree", "/t")
+	if status != 0 {
+		t.Fatalf("tree: %d %s", status, stderr)
+	}
+	wantTree := "/t [3 B]\n|-- a [0 B]\n|   `-- x [5 B]\n`-- b [2 B]\n"
+	if !strings.HasSuffix(out, wantTree) {
+		t.Fatalf("tree output:\n%s\nwant it to end with:\n%s", out, wantTree)
+	}
+
+	out, _, status = zkcliRun(t, "-o", "json", "-server", s.Addr(), "get", "/t/b")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); status != 0 || err != nil {
+		t.Fatalf("get -o json: status %d, %v: %q", status, err, out)
+	}
+	if got["data"] != "//4=" || got["encoding"] != "base64" || got["path"] != "/t/b" {
+		t.Fatalf("get -o json of binary data: %v", got)
+	}
+	out, _, _ = zkcliRun(t, "-o", "json", "-server", s.Addr(), "ls", "/t")
+	if strings.TrimSpace(out) != `{"children":["a","b"],"path":"/t"}` {
+		t.Fatalf("ls -o json: %q", out)
+	}
+	_, stderr, status = zkcliRun(t, "-o", "json", "-server", s.Addr(), "get", "/missing")
+	if status != 1 || strings.TrimSpace(stderr) != `{"error":"Node does not exist: /missing","status":1}` {
+		t.Fatalf("error -o json: status %d, %q", status, stderr)
+	}
+
+	out, _, status = zkcliRun(t, "-server", s.Addr(), "ruok")
+	if status != 0 || lastLine(out) != "imok" {
+		t.Fatalf("ruok: status %d, %q", status, out)
+	}
+	out, _, _ = zkcliRun(t, "-server", s.Addr(), "mntr")
+	if !strings.Contains(out, "zk_server_state\tstandalone") {
+		t.Fatalf("mntr output lacks the server state:\n%s", out)
+	}
+}
