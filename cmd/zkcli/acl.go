@@ -45,13 +45,9 @@ func cmdGetACL(sh *shell, cmd *command, o options) error {
 func cmdSetACL(sh *shell, cmd *command, o options) error {
 	path := o.args[1]
 	acl := parseACL(o.args[2], sh.flushedErr())
-	version := int32(-1)
-	if o.has('v') {
-		v, err := parseInt32('v', o.value('v'))
-		if err != nil {
-			return err
-		}
-		version = v
+	version, err := versionOpt(o)
+	if err != nil {
+		return err
 	}
 	if len(acl) == 0 {
 		// ZooKeeper.setACL refuses an empty ACL before sending.

@@ -217,13 +217,9 @@ func cmdGet(sh *shell, cmd *command, o options) error {
 }
 
 func cmdSet(sh *shell, cmd *command, o options) error {
-	version := int32(-1)
-	if o.has('v') {
-		v, err := parseInt32('v', o.value('v'))
-		if err != nil {
-			return err
-		}
-		version = v
+	version, err := versionOpt(o)
+	if err != nil {
+		return err
 	}
 	stat, err := sh.conn.Set(o.args[1], []byte(o.args[2]), version)
 	if err != nil {
@@ -267,13 +263,9 @@ func cmdDelete(sh *shell, cmd *command, o options) error {
 		// old positional version; so does zkcli.
 		sh.eprintf("'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead.\n")
 	}
-	version := int32(-1)
-	if o.has('v') {
-		v, err := parseInt32('v', o.value('v'))
-		if err != nil {
-			return err
-		}
-		version = v
+	version, err := versionOpt(o)
+	if err != nil {
+		return err
 	}
 	return sh.conn.Delete(o.args[1], version)
 }

@@ -123,6 +123,15 @@ func parseInt32(opt byte, s string) (int32, error) {
 	return int32(v), nil
 }
 
+// versionOpt is the -v option of set, delete and setAcl: -1 (any
+// version) when absent.
+func versionOpt(o options) (int32, error) {
+	if !o.has('v') {
+		return -1, nil
+	}
+	return parseInt32('v', o.value('v'))
+}
+
 // openACL is ZooDefs.Ids.OPEN_ACL_UNSAFE.
 var openACL = []jute.ACL{{Perms: jute.PermAll, ID: jute.ID{Scheme: "world", ID: "anyone"}}}
 
