@@ -1,6 +1,7 @@
 package zkmeta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -190,7 +191,8 @@ func (c *Client) createSequential(parent, prefix string, data []byte) (string, e
 // producer ids for brokerID, as ZkProducerIdManager.getNewProducerIdBlock
 // does: read the last block and its zkVersion, write the following block
 // (or 0..999 when there is none) conditionally on that version, and go
-// round again on BADVERSION. ids above int64's range are refused.
+// round again on BADVERSION unless the znode holds exactly our block (a lost
+// reply). Ids beyond int64's range are refused.
 func (c *Client) AllocateProducerIDBlock(brokerID int32) (ProducerIDBlock, error) {
 	for attempt := 0; attempt < 100; attempt++ {
 		last, version, ok, err := c.GetProducerIDBlock()
@@ -211,9 +213,15 @@ func (c *Client) AllocateProducerIDBlock(brokerID int32) (ProducerIDBlock, error
 			next.BlockStart = last.BlockEnd + 1
 			next.BlockEnd = last.BlockEnd + ProducerIDBlockSize
 		}
-		_, err = c.set(ProducerIDBlockPath, EncodeProducerIDBlock(next), version)
+		data := EncodeProducerIDBlock(next)
+		_, err = c.set(ProducerIDBlockPath, data, version)
 		if errors.Is(err, zk.ErrBadVersion) {
-			continue // another broker took a block meanwhile
+			// Either another broker took a block meanwhile, or our write
+			// landed and its reply was lost (checkProducerIdBlockZkData).
+			if cur, stat, gerr := c.get(ProducerIDBlockPath); gerr == nil && stat.Version == version+1 && bytes.Equal(cur, data) {
+				return next, nil
+			}
+			continue
 		}
 		if err != nil {
 			return ProducerIDBlock{}, err

@@ -131,4 +131,3 @@ func sameSnapshot(a, b map[string]string) bool {
 	}
 	return true
 }
-

@@ -29,7 +29,7 @@ func (u Uuid) IsZero() bool { return u == ZeroUuid }
 // (Kafka also accepts padding; so does this).
 func ParseUuid(s string) (Uuid, error) {
 	var u Uuid
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimSuffix(s, "=="))
+	b, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimSuffix(s, "=="))
 	if err != nil || len(b) != len(u) {
 		return u, invalid("%q is not a base64 Kafka Uuid", s)
 	}
