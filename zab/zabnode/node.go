@@ -1,0 +1,337 @@
+// Package zabnode is the shell that drives a zab.Peer: one goroutine feeds
+// it ticks, messages from the transport and calls from the server, and
+// drains its Ready: persist (one sync), send, apply, Advance. Everything
+// that waits (disk, network, the clock) is here; the protocol is in zab.
+package zabnode
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zabkafka/zabkafka/storage"
+	"github.com/zabkafka/zabkafka/zab"
+)
+
+// StateMachine is what committed txns are applied to: zkd's tree.
+type StateMachine interface {
+	// Apply applies one committed txn; zxids increase.
+	Apply(e zab.Entry) error
+	// Snapshot encodes the current state (everything applied so far) and
+	// returns the last applied zxid, for a learner synced by SNAP.
+	Snapshot() (zxid int64, data []byte, err error)
+	// Restore replaces the state with a snapshot taken at zxid.
+	Restore(zxid int64, data []byte) error
+}
+
+// Transport carries messages between members.
+type Transport interface {
+	Send(m zab.Message)
+	Receive() <-chan zab.Message
+}
+
+// Config is what a Node needs. Peer is the protocol configuration; its Log,
+// HardState, Applied and Rand fields are filled in from Storage.
+type Config struct {
+	Peer         zab.Config
+	Storage      storage.Storage
+	Transport    Transport
+	StateMachine StateMachine
+	// Tick is the length of one protocol tick (tickTime; the Peer's limits
+	// are in ticks).
+	Tick time.Duration
+	// Seed seeds the peer's randomness (election jitter).
+	Seed int64
+	// OnSoftState is told when the state, leader or serving flag changes.
+	OnSoftState func(zab.SoftState)
+	// OnRequest receives, on the leader, writes forwarded by learners; the
+	// server prepares them into txns and Proposes them.
+	OnRequest func(zab.ForwardedRequest)
+	// OnSynced is told when a Sync(ref) is answered.
+	OnSynced func(ref uint64)
+	Logger   zerolog.Logger
+}
+
+// Node runs a peer. Its methods are safe for concurrent use; they hand
+// their work to the node's goroutine.
+type Node struct {
+	cfg   Config
+	peer  *zab.Peer
+	log   zerolog.Logger
+	calls chan func()
+	stop  chan struct{}
+	done  chan struct{}
+	err   error // why the loop ended, set before done closes
+
+	statusMu sync.Mutex
+	status   zab.Status
+}
+
+// ErrStopped is returned by calls on a stopped node.
+var ErrStopped = errors.New("zabnode: stopped")
+
+// Start restores the state machine from the newest snapshot in storage and
+// starts the node. Log entries after the snapshot are not applied here:
+// the peer hands them out as Committed once it knows they are committed
+// (an entry a crashed leader logged may never have been).
+func Start(cfg Config) (*Node, error) {
+	st := cfg.Storage
+	hs, err := st.HardState()
+	if err != nil {
+		return nil, fmt.Errorf("read hard state: %w", err)
+	}
+	applied, err := restoreNewest(st, cfg.StateMachine)
+	if err != nil {
+		return nil, err
+	}
+	pc := cfg.Peer
+	pc.Log = storageLog{st}
+	pc.HardState = zab.HardState{AcceptedEpoch: hs.AcceptedEpoch, CurrentEpoch: hs.CurrentEpoch}
+	pc.Applied = applied
+	pc.Rand = rand.New(rand.NewSource(cfg.Seed))
+	logger := cfg.Logger
+	pc.Logger = func(s string) { logger.Debug().Msg(s) }
+	peer, err := zab.NewPeer(pc)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, peer: peer, log: logger,
+		calls: make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	n.status = peer.Status()
+	go n.run()
+	return n, nil
+}
+
+// restoreNewest installs the newest readable snapshot and returns its zxid
+// (0 with none).
+func restoreNewest(st storage.Storage, sm StateMachine) (int64, error) {
+	snaps, err := st.Snapshots()
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range snaps {
+		r, err := st.OpenSnapshot(s.Zxid)
+		if err != nil {
+			continue
+		}
+		data, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			continue // a corrupt snapshot: try the older one
+		}
+		if err := sm.Restore(s.Zxid, data); err != nil {
+			return 0, fmt.Errorf("restore snapshot %#x: %w", s.Zxid, err)
+		}
+		return s.Zxid, nil
+	}
+	return 0, nil
+}
+
+// Stop ends the node's goroutine. Storage and transport are the caller's.
+func (n *Node) Stop() {
+	select {
+	case <-n.stop:
+	default:
+		close(n.stop)
+	}
+	<-n.done
+}
+
+// Done is closed when the node stops, by Stop or because persisting or
+// applying failed (Err says why).
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err is why the node stopped, nil after Stop.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+// Status is the peer's state after the last event the node handled.
+func (n *Node) Status() zab.Status {
+	n.statusMu.Lock()
+	defer n.statusMu.Unlock()
+	return n.status
+}
+
+// do runs fn on the node's goroutine and waits for it.
+func (n *Node) do(fn func()) error {
+	ran := make(chan struct{})
+	select {
+	case n.calls <- func() { fn(); close(ran) }:
+	case <-n.done:
+		return ErrStopped
+	}
+	select {
+	case <-ran:
+		return nil
+	case <-n.done:
+		return ErrStopped
+	}
+}
+
+// Propose proposes a prepared txn on the leader and returns its zxid.
+func (n *Node) Propose(txn []byte) (zxid int64, err error) {
+	if derr := n.do(func() { zxid, err = n.peer.Propose(txn) }); derr != nil {
+		return 0, derr
+	}
+	return zxid, err
+}
+
+// Request forwards a client write to the leader (or, on the leader, hands
+// it to OnRequest).
+func (n *Node) Request(data []byte) (err error) {
+	if derr := n.do(func() { err = n.peer.Request(data) }); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// Sync asks for OnSynced(ref) once everything the leader proposed before
+// is applied here.
+func (n *Node) Sync(ref uint64) (err error) {
+	if derr := n.do(func() { err = n.peer.Sync(ref) }); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// run is the node's goroutine: one input at a time, then every Ready it
+// produced.
+func (n *Node) run() {
+	defer close(n.done)
+	ticker := time.NewTicker(n.cfg.Tick)
+	defer ticker.Stop()
+	inbox := n.cfg.Transport.Receive()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-ticker.C:
+			n.peer.Tick()
+		case m, ok := <-inbox:
+			if !ok {
+				n.err = errors.New("zabnode: transport closed")
+				return
+			}
+			if err := n.peer.Step(m); err != nil && !errors.Is(err, zab.ErrUnexpectedMessage) {
+				n.log.Warn().Err(err).Str("message", m.Describe()).Msg("message refused")
+			}
+		case fn := <-n.calls:
+			fn()
+		}
+		if err := n.drain(); err != nil {
+			n.err = err
+			n.log.Error().Err(err).Msg("stopping: cannot persist or apply")
+			return
+		}
+	}
+}
+
+// drain handles every Ready the peer has.
+func (n *Node) drain() error {
+	for n.peer.HasReady() {
+		rd := n.peer.Ready()
+		if err := n.handle(rd); err != nil {
+			return err
+		}
+		n.peer.Advance(rd)
+	}
+	st := n.peer.Status()
+	n.statusMu.Lock()
+	n.status = st
+	n.statusMu.Unlock()
+	return nil
+}
+
+// handle persists, sends and applies one Ready, in the order zab.Ready
+// prescribes.
+func (n *Node) handle(rd zab.Ready) error {
+	if err := n.persist(rd); err != nil {
+		return err
+	}
+	for _, m := range rd.Messages {
+		if m.Type == zab.Snap && m.Data == nil {
+			zxid, data, err := n.cfg.StateMachine.Snapshot()
+			if err != nil {
+				return fmt.Errorf("snapshot for SNAP to %d: %w", m.To, err)
+			}
+			if zxid != m.Zxid {
+				return fmt.Errorf("snapshot for SNAP to %d is at %#x, the peer expects %#x", m.To, zxid, m.Zxid)
+			}
+			m.Data = data
+		}
+		n.cfg.Transport.Send(m)
+	}
+	if rd.Snapshot != nil {
+		if err := n.cfg.StateMachine.Restore(rd.Snapshot.Zxid, rd.Snapshot.Data); err != nil {
+			return fmt.Errorf("install snapshot %#x: %w", rd.Snapshot.Zxid, err)
+		}
+	}
+	for _, e := range rd.Committed {
+		if err := n.cfg.StateMachine.Apply(e); err != nil {
+			return fmt.Errorf("apply %#x: %w", e.Zxid, err)
+		}
+	}
+	if rd.SoftState != nil && n.cfg.OnSoftState != nil {
+		n.cfg.OnSoftState(*rd.SoftState)
+	}
+	for _, ref := range rd.Synced {
+		if n.cfg.OnSynced != nil {
+			n.cfg.OnSynced(ref)
+		}
+	}
+	for _, r := range rd.Requests {
+		if n.cfg.OnRequest != nil {
+			n.cfg.OnRequest(r)
+		}
+	}
+	return nil
+}
+
+// persist makes a Ready's durable part durable before anything is sent:
+// a snapshot from the leader replaces the history, a truncation drops
+// uncommitted txns, then the entries and the hard state go in one synced
+// append (group commit).
+func (n *Node) persist(rd zab.Ready) error {
+	st := n.cfg.Storage
+	if s := rd.Snapshot; s != nil {
+		if _, err := st.SaveSnapshot(s.Zxid, bytes.NewReader(s.Data)); err != nil {
+			return fmt.Errorf("save snapshot %#x: %w", s.Zxid, err)
+		}
+		if err := st.TruncateAfter(s.Zxid); err != nil {
+			return fmt.Errorf("truncate after snapshot %#x: %w", s.Zxid, err)
+		}
+		if err := st.PurgeBefore(s.Zxid + 1); err != nil {
+			return fmt.Errorf("purge before snapshot %#x: %w", s.Zxid, err)
+		}
+	}
+	if rd.Truncate != nil {
+		if err := st.TruncateAfter(*rd.Truncate); err != nil {
+			return fmt.Errorf("truncate after %#x: %w", *rd.Truncate, err)
+		}
+	}
+	var hs *storage.HardState
+	if rd.HardState != nil {
+		hs = &storage.HardState{AcceptedEpoch: rd.HardState.AcceptedEpoch, CurrentEpoch: rd.HardState.CurrentEpoch}
+	}
+	if len(rd.Entries) == 0 && hs == nil {
+		return nil
+	}
+	if err := st.Append(toStorageEntries(rd.Entries), hs, true); err != nil {
+		return fmt.Errorf("append %d entries: %w", len(rd.Entries), err)
+	}
+	return nil
+}
