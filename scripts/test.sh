@@ -26,7 +26,7 @@ for spec in ./jute/:100000x ./znode/:20000x ./zkserver/:5000x ./storage/:50000x 
 done
 
 echo "== race detector on the in-process packages"
-go test -race -count=1 ./jute/ ./znode/ ./zkserver/ ./storage/... ./zkclient/ ./broker/log/
+go test -race -count=1 ./jute/ ./znode/ ./zkserver/ ./storage/... ./zkclient/ ./broker/log/ ./zab/zabnode/
 
 echo "== go test"
 go test -count=1 -timeout 25m ./...
