@@ -141,17 +141,23 @@ func TestZkcliInteractive(t *testing.T) {
 	term.expect("JLine support is enabled")
 	term.expect("[zk: " + s.Addr() + "(CONNECTED) 0] ")
 
-	// Tab completes the only node starting with /compl.
+	// Tab completes a command name, then the only node starting with
+	// /compl.
+	term.typeKeys("getAllCh\t")
+	term.expect("getAllChildrenNumber ")
+	term.typeKeys("/\r")
+	term.expect("\n5") // completeme, w, zookeeper and its two children
+	term.expect("(CONNECTED) 1] ")
 	term.typeKeys("get /compl\t")
 	term.expect("/completeme")
 	term.typeKeys("\r")
 	term.expect("found /completeme")
-	term.expect("(CONNECTED) 1] ")
+	term.expect("(CONNECTED) 2] ")
 
 	// Up recalls the last line.
 	term.typeKeys("\x1b[A\r")
 	term.expect("found /completeme")
-	term.expect("(CONNECTED) 2] ")
+	term.expect("(CONNECTED) 3] ")
 
 	// watch streams events until Ctrl-C, then the prompt is back.
 	term.typeKeys("watch /w\r")
@@ -165,7 +171,7 @@ func TestZkcliInteractive(t *testing.T) {
 	}
 	term.expect("NodeDataChanged /w/x")
 	term.typeKeys("\x03")
-	term.expect("(CONNECTED) 3] ")
+	term.expect("(CONNECTED) 4] ")
 	term.typeKeys("get /w\r")
 	term.expect("found /w")
 
