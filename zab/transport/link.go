@@ -103,6 +103,9 @@ func (l *link) wake() {
 func (l *link) install(c *conn, checkHost bool) (old *conn, dup bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cur != nil && l.cur.closed() {
+		l.cur = nil // closing: its close will find it gone
+	}
 	if l.cur != nil && checkHost && !sameHost(l.cur.nc.RemoteAddr(), c.nc.RemoteAddr()) {
 		return nil, true
 	}

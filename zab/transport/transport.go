@@ -176,6 +176,8 @@ type Transport struct {
 	conns     map[net.Conn]struct{} // every open socket, so Close can cut them
 	wg        sync.WaitGroup        // every goroutine; Add only under mu while !closed
 
+	shut atomic.Bool // set by Close; read by Send without taking mu
+
 	randMu sync.Mutex
 	rand   *rand.Rand
 
@@ -283,6 +285,7 @@ func (t *Transport) Close() error {
 		return nil
 	}
 	t.closed = true
+	t.shut.Store(true)
 	t.cancel()
 	lns := t.listeners
 	conns := make([]net.Conn, 0, len(t.conns))
@@ -336,7 +339,7 @@ func (t *Transport) Send(m zab.Message) {
 		t.log.Error().Uint64("peer", m.To).Str("msg", m.Describe()).Msg("message with a foreign From dropped")
 		return
 	}
-	if t.isClosed() {
+	if t.shut.Load() {
 		l.stats.drops.Add(1)
 		return
 	}
@@ -363,11 +366,7 @@ func (t *Transport) ConnectedElection(id uint64) bool {
 	return l != nil && l.current() != nil
 }
 
-func (t *Transport) isClosed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.closed
-}
+func (t *Transport) isClosed() bool { return t.shut.Load() }
 
 // spawn runs f in a tracked goroutine unless the transport is closed.
 func (t *Transport) spawn(f func()) bool {
