@@ -163,14 +163,22 @@ func (e *ensemble) start(id uint64, q, el net.Listener) *testNode {
 	if e.tweak != nil {
 		e.tweak(&cfg)
 	}
+	runNode(e.t, n, cfg)
+	e.nodes[id] = n
+	return n
+}
+
+// runNode starts a transport for n and drains its Receive into n.got.
+func runNode(t testing.TB, n *testNode, cfg Config) {
+	t.Helper()
 	tr, err := New(cfg)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if err := tr.Start(); err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	n.tr, n.cfg = tr, cfg
+	n.id, n.tr, n.cfg = cfg.ID, tr, cfg
 	n.drain.Add(1)
 	go func() {
 		defer n.drain.Done()
@@ -180,8 +188,6 @@ func (e *ensemble) start(id uint64, q, el net.Listener) *testNode {
 			n.mu.Unlock()
 		}
 	}()
-	e.nodes[id] = n
-	return n
 }
 
 // restart closes id's transport and starts a new one on the same addresses.
