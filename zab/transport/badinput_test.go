@@ -261,7 +261,7 @@ func TestMemberListMismatchLoggedOnBothSides(t *testing.T) {
 	q, el := listen(t, "127.0.0.1:0"), listen(t, "127.0.0.1:0")
 	theirs[2] = Member{QuorumAddr: q.Addr().String(), ElectionAddr: el.Addr().String()}
 	theirs[5] = Member{QuorumAddr: "127.0.0.1:1", ElectionAddr: "127.0.0.1:2"} // only 2 knows 5
-	e.members[2] = theirs[2]                                                    // 1 knows 2, without 5
+	e.members[2] = theirs[2]                                                   // 1 knows 2, without 5
 	// 1 was built before 2 joined its map; rebuild it with the new list.
 	e.restart(1)
 	n2 := &testNode{logs: &logBuffer{}}
