@@ -19,6 +19,8 @@ const (
 	// keepBuf is the largest frame buffer a reader or writer keeps between
 	// frames; a SNAP-sized buffer is dropped after use.
 	keepBuf = 1 << 20
+	// writeChunk is how much of a big frame is written per deadline.
+	writeChunk = 1 << 20
 )
 
 // conn is one established, authenticated connection of a link. Its two
@@ -241,10 +243,18 @@ func (w *frameWriter) write(m zab.Message) {
 		w.c.logCtx(l.t.log.Error()).Str("type", m.Type.String()).Str("zxid", zab.FormatZxid(m.Zxid)).
 			Int("bytes", len(w.scratch)-frameHeaderLen).Int("limit", l.limit).Msg("message over the frame limit dropped")
 	} else {
-		if len(w.scratch) > w.bw.Available() {
-			w.deadline() // this write reaches the socket
+		// Writes that reach the socket get a deadline. A big frame (a
+		// SNAP) goes in chunks, each with a fresh deadline, so
+		// WriteTimeout bounds a stall, not the time a snapshot takes.
+		for b := w.scratch; len(b) > 0 && w.err == nil; {
+			n := len(b)
+			if n > w.bw.Available() {
+				w.deadline()
+				n = min(n, writeChunk)
+			}
+			_, w.err = w.bw.Write(b[:n])
+			b = b[n:]
 		}
-		_, w.err = w.bw.Write(w.scratch)
 		w.pending++
 		w.bytes += len(w.scratch)
 	}

@@ -45,7 +45,9 @@ func (l *logBuffer) lines(want map[string]any) []map[string]any {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var f map[string]any
-		if json.Unmarshal(sc.Bytes(), &f) != nil {
+		d := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		d.UseNumber() // 4194304, not 4.194304e+06
+		if d.Decode(&f) != nil {
 			continue
 		}
 		ok := true

@@ -67,7 +67,7 @@ func (l *link) enqueue(m zab.Message) {
 	if l.dropOldest {
 		select {
 		case <-l.queue:
-			l.stats.drops.Add(1)
+			l.dropped()
 		default:
 		}
 		select {
@@ -76,9 +76,16 @@ func (l *link) enqueue(m zab.Message) {
 		default:
 		}
 	}
-	if l.stats.drops.Add(1) == 1 {
+	l.dropped()
+}
+
+// dropped counts a message lost to a full queue. It logs the first drop
+// and then every power of two, so an outage is visible without one line
+// per message.
+func (l *link) dropped() {
+	if n := l.stats.drops.Add(1); n&(n-1) == 0 {
 		l.t.log.Warn().Uint64("peer", l.peer).Str("port", l.port.String()).
-			Int("queue", cap(l.queue)).Msg("send queue full, dropping messages")
+			Int("queue", cap(l.queue)).Uint64("drops", n).Msg("send queue full, dropping messages")
 	}
 }
 

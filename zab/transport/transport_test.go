@@ -300,3 +300,31 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A message over the port's frame limit is dropped by the sender (the
+// receiver would cut the connection for it); a big message under the limit
+// crosses in several deadline chunks; the connection is unaffected.
+func TestBigMessages(t *testing.T) {
+	const limit = 4 << 20
+	e := newEnsemble(t, []uint64{1, 2}, nil, func(c *Config) { c.MaxFrameBytes = limit })
+	snap := func(n int, ref uint64) zab.Message {
+		return zab.Message{Type: zab.Snap, From: 2, To: 1, Epoch: 1, Zxid: 9, Ref: ref, Data: make([]byte, n)}
+	}
+	tr := e.nodes[2].tr
+	tr.Send(snap(limit+1, 1))
+	tr.Send(snap(3*writeChunk+17, 2))
+	tr.Send(zab.Message{Type: zab.Ping, From: 2, To: 1, Ref: 3})
+	n1 := e.nodes[1]
+	waitFor(t, 10*time.Second, "the ping", func() bool { return len(n1.from(2, false)) == 2 })
+	got := n1.from(2, false)
+	if got[0].Ref != 2 || len(got[0].Data) != 3*writeChunk+17 || got[1].Ref != 3 {
+		t.Fatalf("got %s ref=%d, %s ref=%d", got[0].Describe(), got[0].Ref, got[1].Describe(), got[1].Ref)
+	}
+	p, _ := tr.Stats().Peer(1)
+	if p.Quorum.Drops != 1 || p.Quorum.Connects != 1 {
+		t.Errorf("%+v, want one drop on one connection", p.Quorum)
+	}
+	if len(e.nodes[2].logs.lines(map[string]any{"message": "message over the frame limit dropped", "peer": 1, "type": "SNAP", "limit": limit})) != 1 {
+		t.Error("no log line for the dropped SNAP")
+	}
+}
