@@ -140,6 +140,10 @@ func (c *conn) readLoop() {
 		case t.recv <- m:
 		case <-c.done:
 			return
+		case <-t.ctx.Done():
+			// Close does not wait for the shell to drain Receive.
+			c.close("transport closed", nil)
+			return
 		}
 	}
 }
@@ -190,6 +194,9 @@ func (c *conn) writeLoop() {
 	for {
 		select {
 		case <-c.done:
+			return
+		case <-c.l.t.ctx.Done():
+			c.close("transport closed", nil)
 			return
 		case <-c.probe:
 			w.keepalive()

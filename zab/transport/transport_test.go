@@ -3,6 +3,8 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -327,4 +329,53 @@ func TestBigMessages(t *testing.T) {
 	if len(e.nodes[2].logs.lines(map[string]any{"message": "message over the frame limit dropped", "peer": 1, "type": "SNAP", "limit": limit})) != 1 {
 		t.Error("no log line for the dropped SNAP")
 	}
+}
+
+// Close returns even when the shell has stopped draining Receive and
+// messages are still arriving, leaves no goroutine behind, closes Receive,
+// and Send afterwards is a counted no-op.
+func TestCloseStopsEverything(t *testing.T) {
+	base := runtime.NumGoroutine()
+	members := map[uint64]Member{}
+	lns := map[uint64][2]net.Listener{}
+	for _, id := range []uint64{1, 2} {
+		q, el := listen(t, "127.0.0.1:0"), listen(t, "127.0.0.1:0")
+		lns[id] = [2]net.Listener{q, el}
+		members[id] = Member{QuorumAddr: q.Addr().String(), ElectionAddr: el.Addr().String()}
+	}
+	trs := map[uint64]*Transport{}
+	for _, id := range []uint64{1, 2} {
+		tr, err := New(Config{ID: id, Members: members, QuorumListener: lns[id][0], ElectionListener: lns[id][1], RecvQueueLen: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Start(); err != nil {
+			t.Fatal(err)
+		}
+		trs[id] = tr
+	}
+	// Nobody reads 1's Receive: its reader blocks once 4 messages wait.
+	for i := 0; i < 100; i++ {
+		trs[2].Send(zab.Message{Type: zab.Ping, To: 1})
+		trs[2].Send(zab.Message{Type: zab.Notification, To: 1})
+	}
+	waitFor(t, 5*time.Second, "1's receive queue full", func() bool { return len(trs[1].Receive()) == 4 })
+	closed := make(chan struct{})
+	go func() {
+		trs[1].Close()
+		trs[2].Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hangs on a receiver that does not drain")
+	}
+	for range trs[1].Receive() {
+	}
+	trs[2].Send(zab.Message{Type: zab.Ping, To: 1})
+	if p, _ := trs[2].Stats().Peer(1); p.Quorum.Drops == 0 {
+		t.Error("Send after Close not counted as a drop")
+	}
+	waitFor(t, 5*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= base })
 }
