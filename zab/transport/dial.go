@@ -36,11 +36,11 @@ func (l *link) run() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	failures := 0
+	failures, pokes := 0, 0
 	for {
 		if c := l.current(); c != nil {
 			b.reset()
-			failures = 0
+			failures, pokes = 0, 0
 			select {
 			case <-c.done:
 			case <-t.ctx.Done():
@@ -56,6 +56,12 @@ func (l *link) run() {
 		case errors.Is(err, errDialBack):
 			// Wait for the peer's dial; poke again if it does not come.
 			wait = t.jitter(b.next())
+			if pokes++; pokes == 8 {
+				// It answers our dials but its dials do not reach us:
+				// probably our address in its config, or a firewall.
+				t.log.Warn().Uint64("peer", l.peer).Str("port", l.port.String()).Str("addr", l.addr).
+					Int("pokes", pokes).Msg("peer does not dial back")
+			}
 		default:
 			if t.ctx.Err() != nil {
 				return
@@ -76,9 +82,8 @@ func (l *link) run() {
 		select {
 		case <-timer.C:
 		case <-l.kick:
-			if !timer.Stop() {
-				<-timer.C
-			}
+			// Since Go 1.23 Stop leaves nothing to drain in timer.C.
+			timer.Stop()
 		case <-t.ctx.Done():
 			return
 		}

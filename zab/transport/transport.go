@@ -16,7 +16,18 @@
 // delivered at most once, in send order per peer and port; it may be lost
 // when the peer's queue is full (counted in Stats as a drop) or when a
 // connection breaks with it buffered. ZAB tolerates that: the core sees the
-// gap and re-syncs.
+// gap and re-syncs. There is no order between the two ports (a
+// notification may overtake a proposal sent before it), as in ZooKeeper,
+// where they are different sockets too.
+//
+// Everything read from the network is distrusted (STYLE.md 4): the
+// handshake is a fixed 56-byte header (handshake.go) checked for magic,
+// version, port, sender and receiver id and a hash of the member list;
+// frames are length-checked against the port's limit before any
+// allocation; every message is decoded by zab.Unmarshal and must carry the
+// authenticated sender as From and this server as To. Anything else closes
+// that one connection with a "handshake rejected" or "bad frame" log line
+// carrying peer, port, remote and reason.
 //
 // A shell uses it like this:
 //
@@ -245,6 +256,7 @@ func (t *Transport) Start() error {
 		{quorumPort, t.cfg.QuorumListener, self.QuorumAddr},
 		{electionPort, t.cfg.ElectionListener, self.ElectionAddr},
 	}
+	var opened []net.Listener // ours to close if the second listen fails
 	for i := range lns {
 		if lns[i].ln != nil {
 			continue
@@ -252,13 +264,12 @@ func (t *Transport) Start() error {
 		var lc net.ListenConfig
 		ln, err := lc.Listen(t.ctx, "tcp", lns[i].addr)
 		if err != nil {
-			for _, l := range lns[:i] {
-				if l.ln != nil && l.ln != t.cfg.QuorumListener && l.ln != t.cfg.ElectionListener {
-					l.ln.Close()
-				}
+			for _, ln := range opened {
+				ln.Close()
 			}
 			return fmt.Errorf("transport: listen %s port %s: %w", lns[i].p, lns[i].addr, err)
 		}
+		opened = append(opened, ln)
 		lns[i].ln = ln
 	}
 	t.started = true
