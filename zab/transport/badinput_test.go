@@ -49,7 +49,7 @@ func (c *rawConn) write(b []byte) {
 
 func (c *rawConn) hello(p port, from, to uint64, members [32]byte) {
 	c.t.Helper()
-	c.write(header{port: p, status: statusHello, from: from, to: to, members: members}.marshal(nil))
+	c.write(header{port: p, status: statusHello, from: from, to: to, maxFrame: minFrameLimit, members: members}.marshal(nil))
 }
 
 // reply reads the acceptor's verdict.
@@ -312,7 +312,7 @@ func TestSlowPeer(t *testing.T) {
 			}
 			var b [headerLen]byte
 			io.ReadFull(c, b[:])
-			c.Write(header{port: quorumPort, status: statusOK, from: 4, to: 5, members: hash}.marshal(nil))
+			c.Write(header{port: quorumPort, status: statusOK, from: 4, to: 5, maxFrame: DefaultMaxFrameBytes, members: hash}.marshal(nil))
 			held <- c
 		}
 	}()

@@ -30,8 +30,11 @@ type conn struct {
 	nc     net.Conn
 	remote string
 	done   chan struct{} // closed by close
-	once   sync.Once
-	probe  chan struct{} // cap 1: write a keepalive frame now
+	// sendLimit is the smaller of this port's frame limit and the one the
+	// peer announced in the handshake.
+	sendLimit int
+	once      sync.Once
+	probe     chan struct{} // cap 1: write a keepalive frame now
 }
 
 func newConn(l *link, nc net.Conn) *conn {
@@ -243,12 +246,12 @@ func (w *frameWriter) write(m zab.Message) {
 	}
 	l := w.c.l
 	w.scratch = appendFrame(w.scratch[:0], m)
-	if len(w.scratch)-frameHeaderLen > l.limit {
+	if len(w.scratch)-frameHeaderLen > w.c.sendLimit {
 		// The peer would reject it and cut the connection; losing one
 		// message is cheaper, and the core recovers from the gap.
 		l.stats.drops.Add(1)
 		w.c.logCtx(l.t.log.Error()).Str("type", m.Type.String()).Str("zxid", zab.FormatZxid(m.Zxid)).
-			Int("bytes", len(w.scratch)-frameHeaderLen).Int("limit", l.limit).Msg("message over the frame limit dropped")
+			Int("bytes", len(w.scratch)-frameHeaderLen).Int("limit", w.c.sendLimit).Msg("message over the frame limit dropped")
 	} else {
 		// Writes that reach the socket get a deadline. A big frame (a
 		// SNAP) goes in chunks, each with a fresh deadline, so

@@ -109,7 +109,7 @@ func (l *link) dialOnce() error {
 		return err
 	}
 	nc.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
-	hello := header{port: l.port, status: statusHello, from: t.id, to: l.peer, members: t.members}
+	hello := header{port: l.port, status: statusHello, from: t.id, to: l.peer, maxFrame: uint32(l.limit), members: t.members}
 	if _, err := nc.Write(hello.marshal(make([]byte, 0, headerLen))); err != nil {
 		return fail(fmt.Errorf("writing handshake: %w", err))
 	}
@@ -151,6 +151,7 @@ func (l *link) dialOnce() error {
 		return fail(fmt.Errorf("%w: server %d accepted a connection from lower id %d", errRefused, l.peer, t.id))
 	}
 	nc.SetDeadline(time.Time{})
+	c.sendLimit = min(l.limit, int(h.maxFrame))
 	old, _ := l.install(c, false)
 	if old != nil {
 		old.close("replaced by a new connection", nil)

@@ -75,9 +75,9 @@ func FuzzHandshake(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, h := range []header{
-		{port: quorumPort, from: 3, to: 2, members: tr.members},
-		{port: electionPort, from: 1, to: 2, members: tr.members},
-		{port: quorumPort, status: statusOK, from: 2, to: 3},
+		{port: quorumPort, from: 3, to: 2, maxFrame: DefaultMaxFrameBytes, members: tr.members},
+		{port: electionPort, from: 1, to: 2, maxFrame: DefaultElectionMaxFrameBytes, members: tr.members},
+		{port: quorumPort, status: statusOK, from: 2, to: 3, maxFrame: minFrameLimit},
 	} {
 		f.Add(h.marshal(nil))
 	}
@@ -145,7 +145,7 @@ func TestReadFrameGrowsWithData(t *testing.T) {
 }
 
 func TestHandshakeRoundTrip(t *testing.T) {
-	h := header{port: electionPort, status: statusDuplicate, from: 1<<63 + 5, to: 7, members: membersHash(map[uint64]Member{1: {QuorumAddr: "a:1", ElectionAddr: "a:2"}})}
+	h := header{port: electionPort, status: statusDuplicate, from: 1<<63 + 5, to: 7, maxFrame: 12345, members: membersHash(map[uint64]Member{1: {QuorumAddr: "a:1", ElectionAddr: "a:2"}})}
 	b := h.marshal(nil)
 	if len(b) != headerLen {
 		t.Fatalf("header is %d bytes", len(b))
@@ -159,6 +159,8 @@ func TestHandshakeRoundTrip(t *testing.T) {
 		func(b []byte) { b[5] = 2 },
 		func(b []byte) { b[6] = 3 },
 		func(b []byte) { b[7] = byte(statusMax + 1) },
+		func(b []byte) { binary.BigEndian.PutUint32(b[24:], minFrameLimit-1) },
+		func(b []byte) { binary.BigEndian.PutUint32(b[24:], maxFrameLimit+1) },
 	} {
 		c := append([]byte(nil), b...)
 		mut(c)

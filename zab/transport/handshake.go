@@ -25,9 +25,15 @@ import (
 //	7       1     status: 0 hello (dialer), else the acceptor's verdict
 //	8       8     sender server id
 //	16      8     receiver server id (who the sender believes it reached)
-//	24      32    SHA-256 of the member list (membersText)
+//	24      4     the largest frame the sender accepts on this port
+//	28      32    SHA-256 of the member list (membersText)
+//
+// Exchanging frame limits lets a sender drop a message the receiver would
+// refuse (with a log line) instead of having the connection cut for it,
+// when members run with different MaxFrameBytes.
 const (
-	headerLen       = 56
+	headerLen       = 60
+	minFrameLimit   = 1 << 10 // smaller than any sane limit: a notification is ~100 bytes
 	protocolVersion = 1
 )
 
@@ -90,11 +96,12 @@ func (s status) reason() string {
 }
 
 type header struct {
-	port    port
-	status  status
-	from    uint64
-	to      uint64
-	members [sha256.Size]byte
+	port     port
+	status   status
+	from     uint64
+	to       uint64
+	maxFrame uint32
+	members  [sha256.Size]byte
 }
 
 // errBadHeader wraps everything parseHeader rejects.
@@ -106,6 +113,7 @@ func (h header) marshal(b []byte) []byte {
 	b = append(b, byte(h.port), byte(h.status))
 	b = binary.BigEndian.AppendUint64(b, h.from)
 	b = binary.BigEndian.AppendUint64(b, h.to)
+	b = binary.BigEndian.AppendUint32(b, h.maxFrame)
 	return append(b, h.members[:]...)
 }
 
@@ -132,7 +140,11 @@ func parseHeader(b []byte) (header, error) {
 	}
 	h.from = binary.BigEndian.Uint64(b[8:16])
 	h.to = binary.BigEndian.Uint64(b[16:24])
-	copy(h.members[:], b[24:headerLen])
+	h.maxFrame = binary.BigEndian.Uint32(b[24:28])
+	if h.maxFrame < minFrameLimit || h.maxFrame > maxFrameLimit {
+		return h, fmt.Errorf("%w: frame limit %d", errBadHeader, h.maxFrame)
+	}
+	copy(h.members[:], b[28:headerLen])
 	return h, nil
 }
 

@@ -83,6 +83,7 @@ func (t *Transport) accept(nc net.Conn, p port) {
 	if st == statusOK {
 		l = t.links[p][h.from]
 		c = newConn(l, nc)
+		c.sendLimit = min(l.limit, int(h.maxFrame))
 		var dup bool
 		if old, dup = l.install(c, true); dup {
 			st = statusDuplicate
@@ -94,7 +95,7 @@ func (t *Transport) accept(nc net.Conn, p port) {
 			}
 		}
 	}
-	reply := header{port: p, status: st, from: t.id, to: h.from, members: t.members}
+	reply := header{port: p, status: st, from: t.id, to: h.from, maxFrame: uint32(t.limit(p)), members: t.members}
 	_, werr := nc.Write(reply.marshal(make([]byte, 0, headerLen)))
 	switch st {
 	case statusOK:

@@ -21,7 +21,7 @@
 // where they are different sockets too.
 //
 // Everything read from the network is distrusted (STYLE.md 4): the
-// handshake is a fixed 56-byte header (handshake.go) checked for magic,
+// handshake is a fixed 60-byte header (handshake.go) checked for magic,
 // version, port, sender and receiver id and a hash of the member list;
 // frames are length-checked against the port's limit before any
 // allocation; every message is decoded by zab.Unmarshal and must carry the
@@ -375,6 +375,14 @@ func (t *Transport) ConnectedQuorum(id uint64) bool {
 func (t *Transport) ConnectedElection(id uint64) bool {
 	l := t.links[electionPort][id]
 	return l != nil && l.current() != nil
+}
+
+// limit is the frame limit this member enforces on port p.
+func (t *Transport) limit(p port) int {
+	if p == electionPort {
+		return t.cfg.ElectionMaxFrameBytes
+	}
+	return t.cfg.MaxFrameBytes
 }
 
 func (t *Transport) isClosed() bool { return t.shut.Load() }

@@ -303,12 +303,19 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-// A message over the port's frame limit is dropped by the sender (the
-// receiver would cut the connection for it); a big message under the limit
-// crosses in several deadline chunks; the connection is unaffected.
+// A message over the receiver's frame limit is dropped by the sender (the
+// receiver would cut the connection for it), even when the sender's own
+// limit is larger: the limits are exchanged in the handshake. A big
+// message under the limit crosses in several deadline chunks; the
+// connection is unaffected.
 func TestBigMessages(t *testing.T) {
 	const limit = 4 << 20
-	e := newEnsemble(t, []uint64{1, 2}, nil, func(c *Config) { c.MaxFrameBytes = limit })
+	e := newEnsemble(t, []uint64{1, 2}, nil, func(c *Config) {
+		c.MaxFrameBytes = limit
+		if c.ID == 2 {
+			c.MaxFrameBytes = 4 * limit
+		}
+	})
 	snap := func(n int, ref uint64) zab.Message {
 		return zab.Message{Type: zab.Snap, From: 2, To: 1, Epoch: 1, Zxid: 9, Ref: ref, Data: make([]byte, n)}
 	}
