@@ -318,6 +318,13 @@ func (p *Peer) tickLearner() {
 	switch {
 	case lr.stage < learnerBroadcast && p.ticks-lr.since > int64(p.cfg.InitLimitTicks):
 		p.becomeLooking("sync with leader " + itoa(p.leader) + " not done within initLimit")
+	case lr.stage == learnerDiscovery:
+		// Until LEADERINFO only initLimit applies, as ZooKeeper times the
+		// connection and sync with initLimit: a leader still finishing its
+		// election has not heard of us and does not ping us.
+		if p.ticks-lr.infoSentAt >= int64(p.cfg.ElectionTimeoutTicks) {
+			p.sendLearnerInfo()
+		}
 	case p.ticks-lr.lastHeard > int64(p.cfg.SyncLimitTicks):
 		p.becomeLooking("leader " + itoa(p.leader) + " silent")
 	}

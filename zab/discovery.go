@@ -142,6 +142,15 @@ func (p *Peer) stepLearnerInfo(m Message) error {
 	}
 	l := p.ld
 	if old, ok := l.learners[m.From]; ok {
+		if old.stage == stageInfo && old.acceptedEpoch == m.Epoch {
+			// A resent FOLLOWERINFO (sendLearnerInfo): our LEADERINFO
+			// may have been lost, so send it again.
+			old.lastHeard = p.ticks
+			if l.epochDecided {
+				p.sendLeaderInfo(old)
+			}
+			return nil
+		}
 		p.logEvent("learner %d reconnected (was %s)", m.From, old.stage)
 	}
 	h := &learnerHandler{
@@ -203,6 +212,7 @@ type learner struct {
 	pendingCommit int64 // COMMITs seen before UPTODATE
 	lastHeard     int64
 	since         int64 // tick the stage began
+	infoSentAt    int64 // tick FOLLOWERINFO was last sent
 }
 
 type learnerStage uint8
@@ -218,11 +228,22 @@ func (p *Peer) becomeLearner(s State, leader uint64) {
 	p.setState(s, leader)
 	p.lr = &learner{lastHeard: p.ticks, since: p.ticks}
 	p.logEvent("%s leader %d, vote %s round %d", s, leader, p.elec.vote, p.elec.round)
+	p.sendLearnerInfo()
+}
+
+// sendLearnerInfo sends FOLLOWERINFO (OBSERVERINFO) to the leader. It is
+// repeated every ElectionTimeoutTicks until LEADERINFO comes (tickLearner), the
+// message form of ZooKeeper's Learner.connectToLeader retries: the first
+// one can reach the leader while it is still LOOKING (finalizeWait) and be
+// dropped. The leader answers a duplicate with LEADERINFO again (the first
+// may be lost); per-link FIFO puts it before our ACKEPOCH.
+func (p *Peer) sendLearnerInfo() {
 	t := FollowerInfo
-	if s == Observing {
+	if p.state == Observing {
 		t = ObserverInfo
 	}
-	p.send(Message{Type: t, To: leader, Epoch: p.hs.AcceptedEpoch, Zxid: p.lastZxid})
+	p.lr.infoSentAt = p.ticks
+	p.send(Message{Type: t, To: p.leader, Epoch: p.hs.AcceptedEpoch, Zxid: p.lastZxid})
 }
 
 func (p *Peer) stepLeaderInfo(m Message) error {

@@ -107,3 +107,28 @@ func TestLeaderAbortsWhenLearnerAhead(t *testing.T) {
 		t.Fatalf("leader kept leading with a learner ahead: %v", st)
 	}
 }
+
+// TestLearnerResendsInfoUntilLeaderInfo: a FOLLOWERINFO that reaches the
+// leader while it is still finishing its election is dropped; the follower
+// must send it again until LEADERINFO comes (found with the TCP transport,
+// where two survivors of a leader crash kept re-electing each other).
+func TestLearnerResendsInfoUntilLeaderInfo(t *testing.T) {
+	p := followerAt(t, HardState{1, 1}, &memLog{})
+	resent := 0
+	for range p.cfg.ElectionTimeoutTicks * 3 {
+		p.Tick()
+		rd := p.Ready()
+		for _, m := range rd.Messages {
+			if m.Type == FollowerInfo && m.To == 2 {
+				resent++
+			}
+		}
+		p.Advance(rd)
+	}
+	if resent < 2 {
+		t.Fatalf("FOLLOWERINFO resent %d times in %d ticks without LEADERINFO", resent, p.cfg.ElectionTimeoutTicks*3)
+	}
+	if st := p.Status(); st.State != Following {
+		t.Fatalf("gave up on the leader before initLimit: %v", st)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,6 +118,8 @@ type member struct {
 	store *memstore.Store
 	sm    *listMachine
 	node  *Node
+	// closeTransport releases the member's transport.
+	closeTransport func()
 }
 
 type ensemble struct {
@@ -124,10 +127,44 @@ type ensemble struct {
 	hub     *hub
 	voters  []uint64
 	members map[uint64]*member
+	// tcp, when set, makes a member's transport; its close func runs when
+	// the member crashes or the test ends.
+	tcp func(id uint64) (Transport, func())
+	// logs collects every member's protocol events, printed on failure.
+	logs *syncBuffer
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// tail returns the last n lines.
+func (b *syncBuffer) tail(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := strings.Split(b.b.String(), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func newEnsemble(t *testing.T, n int) *ensemble {
-	e := &ensemble{t: t, hub: newHub(), members: map[uint64]*member{}}
+	return newEnsembleWith(t, n, nil)
+}
+
+func newEnsembleWith(t *testing.T, n int, tcp func(id uint64) (Transport, func())) *ensemble {
+	e := &ensemble{t: t, hub: newHub(), members: map[uint64]*member{}, tcp: tcp, logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last protocol events:\n%s", e.logs.tail(80))
+		}
+	})
 	for i := 1; i <= n; i++ {
 		e.voters = append(e.voters, uint64(i))
 	}
@@ -140,6 +177,7 @@ func newEnsemble(t *testing.T, n int) *ensemble {
 			if m.node != nil {
 				m.node.Stop()
 				m.store.Close()
+				m.closeTransport()
 			}
 		}
 	})
@@ -155,11 +193,17 @@ func (e *ensemble) start(id uint64) {
 	}
 	m.store, m.sm = st, &listMachine{}
 	e.hub.setDown(id, false)
+	var tr Transport = e.hub.transport(id)
+	m.closeTransport = func() {}
+	if e.tcp != nil {
+		tr, m.closeTransport = e.tcp(id)
+	}
 	node, err := Start(Config{
 		Peer: zab.Config{ID: id, Voters: e.voters, ElectionTimeoutTicks: 5, FinalizeWaitTicks: 1,
 			InitLimitTicks: 20, SyncLimitTicks: 10, HeartbeatTicks: 2},
-		Storage: st, Transport: e.hub.transport(id), StateMachine: m.sm,
-		Tick: 5 * time.Millisecond, Seed: int64(id), Logger: zerolog.Nop(),
+		Storage: st, Transport: tr, StateMachine: m.sm,
+		Tick: 5 * time.Millisecond, Seed: int64(id),
+		Logger: zerolog.New(e.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger(),
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -174,6 +218,7 @@ func (e *ensemble) crash(id uint64) {
 	e.hub.setDown(id, true)
 	m.node.Stop()
 	m.store.Crash()
+	m.closeTransport()
 	m.node = nil
 }
 
@@ -204,7 +249,13 @@ func (e *ensemble) leader() *member {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	e.t.Fatal("no established leader with every live member serving")
+	var states []string
+	for _, id := range e.voters {
+		if m := e.members[id]; m.node != nil {
+			states = append(states, m.node.Status().String())
+		}
+	}
+	e.t.Fatalf("no established leader with every live member serving:\n%s", strings.Join(states, "\n"))
 	return nil
 }
 
