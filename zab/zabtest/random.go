@@ -113,8 +113,28 @@ func RunSeed(seed int64, keepTrace bool) Result {
 	c.Heal()
 	c.LossRate = 0
 	c.SlowDiskRate = 0
+	// Half the runs keep a minority of voters crashed: the others must
+	// make progress without them, as the survivors of a crashed leader
+	// must elect among themselves.
+	down := map[uint64]bool{}
+	if r.Intn(2) == 0 {
+		var voters []uint64
+		for _, id := range c.ids {
+			if !c.nodes[id].Observer {
+				voters = append(voters, id)
+			}
+		}
+		k := 1 + r.Intn((len(voters)-1)/2)
+		for _, i := range r.Perm(len(voters))[:k] {
+			down[voters[i]] = true
+			if c.nodes[voters[i]].Running {
+				_ = c.Crash(voters[i])
+			}
+		}
+		c.event("keeping %d voters down", k)
+	}
 	for _, id := range c.ids {
-		if !c.nodes[id].Running {
+		if !c.nodes[id].Running && !down[id] {
 			_ = c.Start(id)
 		}
 	}
@@ -125,7 +145,9 @@ func RunSeed(seed int64, keepTrace bool) Result {
 		if c.Now-healedAt > livenessTicks {
 			st := ""
 			for _, id := range c.ids {
-				st += "\n  " + c.nodes[id].Peer.Status().String()
+				if !down[id] {
+					st += "\n  " + c.nodes[id].Peer.Status().String()
+				}
 			}
 			c.fail("liveness: no convergence within %d ticks of healing:%s", livenessTicks, st)
 			break
@@ -139,21 +161,22 @@ func RunSeed(seed int64, keepTrace bool) Result {
 				}
 			}
 		}
-		if c.converged(marker) {
+		if c.converged(marker, down) {
 			break
 		}
 	}
 	if c.Err() == nil {
-		c.checkReplicasEqual()
+		c.checkReplicasEqual(down)
 	}
 	res.Summary = fmt.Sprintf("voters=%d observers=%d commits=%d healed-in=%d", o.Voters, o.Observers,
 		len(c.chk.hist), c.Now-healedAt)
 	return finish()
 }
 
-// converged: the marker is committed and every server applied the whole
-// history, with nothing queued and no outstanding proposals.
-func (c *Cluster) converged(marker string) bool {
+// converged: the marker is committed and every server not kept down
+// applied the whole history, with nothing queued and no outstanding
+// proposals.
+func (c *Cluster) converged(marker string, down map[uint64]bool) bool {
 	found := false
 	for i := len(c.chk.hist) - 1; i >= 0 && !found; i-- {
 		found = c.chk.hist[i].data == marker
@@ -163,6 +186,9 @@ func (c *Cluster) converged(marker string) bool {
 	}
 	for _, id := range c.ids {
 		n := c.nodes[id]
+		if down[id] {
+			continue
+		}
 		if !n.Running || n.applied != len(c.chk.hist) || !n.Peer.Status().Serving {
 			return false
 		}
@@ -173,10 +199,13 @@ func (c *Cluster) converged(marker string) bool {
 	return true
 }
 
-func (c *Cluster) checkReplicasEqual() {
+func (c *Cluster) checkReplicasEqual(down map[uint64]bool) {
 	var ref *Node
 	for _, id := range c.ids {
 		n := c.nodes[id]
+		if down[id] {
+			continue
+		}
 		if ref == nil {
 			ref = n
 			continue
@@ -186,6 +215,9 @@ func (c *Cluster) checkReplicasEqual() {
 		}
 	}
 	for _, id := range c.ids {
+		if down[id] {
+			continue
+		}
 		if st := c.nodes[id].Peer.Status(); st.State == zab.Looking {
 			c.fail("server %d still LOOKING after convergence", id)
 		}
