@@ -482,3 +482,26 @@ func TestEventsBeforeData(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectStringSkipsDeadServers: with one dead and one live server in
+// the list, the session is established on the live one whichever is tried
+// first.
+func TestConnectStringSkipsDeadServers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	dead := ln.Addr().String()
+	ln.Close()
+	a := startServer(t)
+	for range 4 { // the list is shuffled: try both orders
+		rec := newRecorder()
+		c, err := Connect(Config{Servers: []string{dead, a.Addr().String()}, SessionTimeout: 2 * time.Second, OnEvent: rec.add})
+		must(t, err)
+		rec.waitFor(t, 0, connectedEvent)
+		if c.Server() != a.Addr().String() {
+			t.Fatalf("connected to %s, want %s", c.Server(), a.Addr())
+		}
+		_, _, err = c.Get("/", false)
+		must(t, err)
+		c.Close()
+	}
+}
