@@ -14,6 +14,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
 
+	"github.com/zabkafka/zabkafka/internal/testlog"
 	"github.com/zabkafka/zabkafka/jute"
 	"github.com/zabkafka/zabkafka/storage"
 	"github.com/zabkafka/zabkafka/storage/memstore"
@@ -31,26 +32,8 @@ func testConfig() *Config {
 	return cfg
 }
 
-// logBuffer collects a server's log lines for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startDurable opens a store on disk and a server on it, and starts it.
-func startDurable(t *testing.T, cfg *Config, disk *memstore.Disk, wrap func(storage.Storage) storage.Storage) (*Server, *logBuffer) {
+func startDurable(t *testing.T, cfg *Config, disk *memstore.Disk, wrap func(storage.Storage) storage.Storage) (*Server, *testlog.Buffer) {
 	t.Helper()
 	st, err := memstore.Open(disk, 0, memstore.Options{})
 	if err != nil {
@@ -60,7 +43,7 @@ func startDurable(t *testing.T, cfg *Config, disk *memstore.Disk, wrap func(stor
 	if wrap != nil {
 		store = wrap(st)
 	}
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	s, err := Open(cfg, zerolog.New(logs), store)
 	if err != nil {
 		st.Close()

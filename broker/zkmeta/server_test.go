@@ -6,26 +6,13 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
-	"github.com/rs/zerolog"
 
 	"github.com/zabkafka/zabkafka/zkserver"
+	"github.com/zabkafka/zabkafka/zkserver/zkservertest"
 )
 
-// startServer runs an in-memory zkd on a loopback port with short ticks, so
-// session expiry takes well under a second.
-func startServer(t *testing.T) *zkserver.Server {
-	t.Helper()
-	cfg := zkserver.DefaultConfig()
-	cfg.ClientPort = 0
-	cfg.TickTime = 50 * time.Millisecond
-	cfg.MinSessionTimeout, cfg.MaxSessionTimeout = 100*time.Millisecond, 10*time.Second
-	s := zkserver.New(cfg, zerolog.Nop())
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
+// startServer runs an in-memory zkd with short ticks.
+func startServer(t *testing.T) *zkserver.Server { return zkservertest.Start(t) }
 
 type nopLogger struct{}
 

@@ -15,27 +15,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zabkafka/zabkafka/internal/testlog"
 	"github.com/zabkafka/zabkafka/zab"
 )
 
-// logBuffer captures zerolog output; zerolog writes each event with one
-// Write, so every Write is one JSON line.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer captures zerolog output (one JSON line per event) and finds
+// lines by their fields.
+type logBuffer struct{ testlog.Buffer }
 
 // lines returns the log lines whose fields include every key/value of want
 // (values compared in their fmt form).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zabkafka/zabkafka/internal/testlog"
 	"github.com/zabkafka/zabkafka/storage/memstore"
 	"github.com/zabkafka/zabkafka/zab"
 )
@@ -131,27 +132,7 @@ type ensemble struct {
 	// the member crashes or the test ends.
 	tcp func(id uint64) (Transport, func())
 	// logs collects every member's protocol events, printed on failure.
-	logs *syncBuffer
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// tail returns the last n lines.
-func (b *syncBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(b.b.String(), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	logs *testlog.Buffer
 }
 
 func newEnsemble(t *testing.T, n int) *ensemble {
@@ -159,10 +140,10 @@ func newEnsemble(t *testing.T, n int) *ensemble {
 }
 
 func newEnsembleWith(t *testing.T, n int, tcp func(id uint64) (Transport, func())) *ensemble {
-	e := &ensemble{t: t, hub: newHub(), members: map[uint64]*member{}, tcp: tcp, logs: &syncBuffer{}}
+	e := &ensemble{t: t, hub: newHub(), members: map[uint64]*member{}, tcp: tcp, logs: &testlog.Buffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("last protocol events:\n%s", e.logs.tail(80))
+			t.Logf("last protocol events:\n%s", e.logs.Tail(80))
 		}
 	})
 	for i := 1; i <= n; i++ {
@@ -315,7 +296,14 @@ func txns(prefix string, n int) []string {
 // leader crashes (losing unsynced writes), the others elect a new one and
 // go on; the old leader restarts from its disk and catches up.
 func TestEnsembleCommitsAndSurvivesLeaderCrash(t *testing.T) {
-	e := newEnsemble(t, 3)
+	leaderCrashScenario(newEnsemble(t, 3))
+}
+
+// leaderCrashScenario commits txns, crashes the leader, commits more on
+// the survivors' new leader, restarts the old one and checks that every
+// member applied the same sequence.
+func leaderCrashScenario(e *ensemble) {
+	e.t.Helper()
 	first := txns("a", 50)
 	e.propose(first...)
 	e.converge(first)
@@ -327,7 +315,7 @@ func TestEnsembleCommitsAndSurvivesLeaderCrash(t *testing.T) {
 	all := append(slices.Clone(first), second...)
 	e.converge(all)
 	if lead := e.leader(); lead.id == old.id {
-		t.Fatal("the crashed member still leads")
+		e.t.Fatal("the crashed member still leads")
 	}
 
 	e.start(old.id)
@@ -337,7 +325,7 @@ func TestEnsembleCommitsAndSurvivesLeaderCrash(t *testing.T) {
 	e.converge(all)
 	// The restarted member's durable log holds what it applied.
 	if last := e.members[old.id].store.LastZxid(); last == 0 {
-		t.Fatal("restarted member has an empty log")
+		e.t.Fatal("restarted member has an empty log")
 	}
 }
 

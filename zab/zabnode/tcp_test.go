@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zabkafka/zabkafka/internal/testlog"
 	"github.com/zabkafka/zabkafka/zab/transport"
 )
 
@@ -16,10 +17,10 @@ func TestEnsembleOverTCP(t *testing.T) {
 	for id := uint64(1); id <= 3; id++ {
 		members[id] = transport.Member{QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)}
 	}
-	logSink := &syncBuffer{}
+	logSink := &testlog.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("transport log:\n%s", logSink.tail(60))
+			t.Logf("transport log:\n%s", logSink.Tail(60))
 		}
 	})
 	tcp := func(id uint64) (Transport, func()) {
@@ -32,22 +33,7 @@ func TestEnsembleOverTCP(t *testing.T) {
 		}
 		return tr, func() { tr.Close() }
 	}
-	e := newEnsembleWith(t, 3, tcp)
-	first := txns("a", 50)
-	e.propose(first...)
-	e.converge(first)
-
-	old := e.leader()
-	e.crash(old.id)
-	second := txns("b", 30)
-	e.propose(second...)
-	all := append(first, second...)
-	e.converge(all)
-
-	e.start(old.id)
-	third := txns("c", 10)
-	e.propose(third...)
-	e.converge(append(all, third...))
+	leaderCrashScenario(newEnsembleWith(t, 3, tcp))
 }
 
 // freeAddr returns a loopback address nothing listens on now.
