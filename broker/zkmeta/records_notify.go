@@ -78,6 +78,18 @@ func decodePartitionList(o *jsonObject, withReplicas bool) ([]TopicPartition, []
 // (IsrChangeNotificationSequenceZNode.encode, version 1), partitions sorted:
 // {"version":1,"partitions":[{"topic":"t","partition":0}]}.
 func EncodeIsrChangeNotification(partitions []TopicPartition) []byte {
+	return encodePartitionSet(partitions)
+}
+
+// DecodeIsrChangeNotification parses an isr_change_<seq> payload.
+func DecodeIsrChangeNotification(data []byte) ([]TopicPartition, error) {
+	return decodePartitionSet("isr change notification", data)
+}
+
+// encodePartitionSet renders the {"version":1,"partitions":[...]} record
+// that ISR change notifications and preferred replica elections share,
+// partitions sorted.
+func encodePartitionSet(partitions []TopicPartition) []byte {
 	l := append([]TopicPartition(nil), partitions...)
 	sortPartitions(l)
 	w := newJSONWriter()
@@ -86,9 +98,10 @@ func EncodeIsrChangeNotification(partitions []TopicPartition) []byte {
 	return w.bytes()
 }
 
-// DecodeIsrChangeNotification parses an isr_change_<seq> payload.
-func DecodeIsrChangeNotification(data []byte) ([]TopicPartition, error) {
-	o := parseObject("isr change notification", data)
+// decodePartitionSet parses what encodePartitionSet writes; record names
+// the znode in errors.
+func decodePartitionSet(record string, data []byte) ([]TopicPartition, error) {
+	o := parseObject(record, data)
 	o.version(1, 1)
 	tps, _ := decodePartitionList(o, false)
 	if o.err != nil {
@@ -159,21 +172,10 @@ func DecodeReassignPartitions(data []byte) ([]PartitionReassignment, error) {
 // EncodePreferredReplicaElection renders /admin/preferred_replica_election:
 // {"version":1,"partitions":[{"topic":"t","partition":0}]}.
 func EncodePreferredReplicaElection(partitions []TopicPartition) []byte {
-	l := append([]TopicPartition(nil), partitions...)
-	sortPartitions(l)
-	w := newJSONWriter()
-	w.int("version", 1)
-	w.raw("partitions", appendPartitionList(nil, l, nil))
-	return w.bytes()
+	return encodePartitionSet(partitions)
 }
 
 // DecodePreferredReplicaElection parses /admin/preferred_replica_election.
 func DecodePreferredReplicaElection(data []byte) ([]TopicPartition, error) {
-	o := parseObject("preferred replica election", data)
-	o.version(1, 1)
-	tps, _ := decodePartitionList(o, false)
-	if o.err != nil {
-		return nil, o.err
-	}
-	return tps, nil
+	return decodePartitionSet("preferred replica election", data)
 }

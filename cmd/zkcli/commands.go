@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/zabkafka/zabkafka/jute"
@@ -118,9 +119,11 @@ func cmdCreate(sh *shell, cmd *command, o options) error {
 	}
 	var ttl int64
 	if t {
-		if _, err := fmt.Sscan(o.value('t'), &ttl); err != nil || fmt.Sprint(ttl) != o.value('t') {
+		v, err := strconv.ParseInt(o.value('t'), 10, 64)
+		if err != nil {
 			return &cliError{msg: "-t argument must be a long value", code: 1}
 		}
+		ttl = v
 		if e {
 			return &cliError{msg: "TTLs cannot be used with Ephemeral znodes", code: 1}
 		}

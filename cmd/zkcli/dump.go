@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/zabkafka/zabkafka/jute"
 	"github.com/zabkafka/zabkafka/zkclient"
@@ -151,8 +150,8 @@ func (sh *shell) dumpTree(path string) (*dumpNode, error) {
 	n.Mode, n.TTL = modeOf(stat.EphemeralOwner)
 	if data != nil {
 		s := string(data)
-		if !utf8.Valid(data) {
-			s, n.Encoding = base64.StdEncoding.EncodeToString(data), "base64"
+		if !isText(data) {
+			s, n.Encoding = b64(data), "base64"
 		}
 		n.Data = &s
 	}

@@ -147,7 +147,7 @@ func (sh *shell) interactive(stdin io.Reader) int {
 		sh.printf("Welcome to ZooKeeper!\n")
 	}
 	f, isFile := stdin.(*os.File)
-	if !isFile || !isTerminal(f) || !stdoutIsTerminal() {
+	if !isFile || !isTerminal(f) || !isTerminal(os.Stdout) {
 		if !sh.json {
 			sh.printf("JLine support is disabled\n")
 		}

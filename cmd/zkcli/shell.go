@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -41,9 +40,9 @@ type shell struct {
 	exitCode     int
 
 	// connected is closed once the current session's SyncConnected event
-	// has been printed (or dropped); connectedOnce guards it.
-	connected     chan struct{}
-	connectedOnce *sync.Once
+	// has been printed (or dropped). Only the command goroutine uses the
+	// field; the event goroutine closes the channel it captured.
+	connected chan struct{}
 
 	// watchSink, while a `watch` command runs, receives the events it
 	// streams instead of the default printer.
@@ -114,9 +113,7 @@ func (sh *shell) connect(servers string) error {
 		return err
 	}
 	connected, once := make(chan struct{}), &sync.Once{}
-	sh.outMu.Lock()
-	sh.connected, sh.connectedOnce = connected, once
-	sh.outMu.Unlock()
+	sh.connected = connected
 	conn, err := zkclient.Connect(zkclient.Config{
 		Servers:        addrs,
 		SessionTimeout: sh.timeout,
@@ -138,11 +135,8 @@ func (sh *shell) connect(servers string) error {
 // waitConnected waits until the session's SyncConnected event has been
 // printed, or timeout.
 func (sh *shell) waitConnected(timeout time.Duration) bool {
-	sh.outMu.Lock()
-	connected := sh.connected
-	sh.outMu.Unlock()
 	select {
-	case <-connected:
+	case <-sh.connected:
 		return true
 	case <-time.After(timeout):
 		return false
@@ -370,9 +364,4 @@ func (sh *shell) close() {
 		sh.conn.Close()
 	}
 	sh.flush()
-}
-
-var stdoutIsTerminal = func() bool {
-	fi, err := os.Stdout.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -79,9 +79,9 @@ func cmdWatch(sh *shell, cmd *command, o options) error {
 			// The removal event is the watcher's business, not the
 			// stream's: stop routing before removing.
 			sh.watchSink.Store(nil)
-			sh.printWatches.Store(false)
+			printing := sh.printWatches.Swap(false)
 			err := sh.conn.RemoveWatches(path, jute.WatcherAny, true)
-			sh.printWatches.Store(true)
+			sh.printWatches.Store(printing)
 			if zkclient.ErrorCode(err) == jute.ErrNoWatcher {
 				err = nil
 			}

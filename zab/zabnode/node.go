@@ -86,7 +86,7 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read hard state: %w", err)
 	}
-	applied, err := restoreNewest(st, cfg.StateMachine)
+	applied, err := restoreNewest(st, cfg.StateMachine, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +111,9 @@ func Start(cfg Config) (*Node, error) {
 }
 
 // restoreNewest installs the newest readable snapshot and returns its zxid
-// (0 with none).
-func restoreNewest(st storage.Storage, sm StateMachine) (int64, error) {
+// (0 with none). A damaged one is logged and deleted and the next older
+// one tried; the peer then syncs what the older state lacks from the leader.
+func restoreNewest(st storage.Storage, sm StateMachine, log zerolog.Logger) (int64, error) {
 	snaps, err := st.Snapshots()
 	if err != nil {
 		return 0, err
@@ -120,12 +121,19 @@ func restoreNewest(st storage.Storage, sm StateMachine) (int64, error) {
 	for _, s := range snaps {
 		r, err := st.OpenSnapshot(s.Zxid)
 		if err != nil {
+			log.Error().Err(err).Str("zxid", zab.FormatZxid(s.Zxid)).Msg("snapshot unreadable, trying an older one")
 			continue
 		}
 		data, err := io.ReadAll(r)
 		r.Close()
 		if err != nil {
-			continue // a corrupt snapshot: try the older one
+			// Deleted, as zkd's standalone restore does, so the peer's view
+			// of the durable history (zab.Log.SnapshotZxid) no longer names it.
+			log.Error().Err(err).Str("zxid", zab.FormatZxid(s.Zxid)).Msg("snapshot damaged, deleting it and trying an older one")
+			if err := st.DeleteSnapshot(s.Zxid); err != nil {
+				return 0, fmt.Errorf("delete damaged snapshot %#x: %w", s.Zxid, err)
+			}
+			continue
 		}
 		if err := sm.Restore(s.Zxid, data); err != nil {
 			return 0, fmt.Errorf("restore snapshot %#x: %w", s.Zxid, err)

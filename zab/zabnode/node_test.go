@@ -1,6 +1,7 @@
 package zabnode
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -349,5 +350,46 @@ func TestFollowerRestartsAndCatchesUp(t *testing.T) {
 		all = append(all, batch...)
 		e.start(follower)
 		e.converge(all)
+	}
+}
+
+// TestRestoreSkipsDamagedSnapshot: a snapshot that fails its checksum is
+// deleted and the older one restored.
+func TestRestoreSkipsDamagedSnapshot(t *testing.T) {
+	disk := memstore.NewDisk()
+	st, err := memstore.Open(disk, 1, memstore.Options{})
+	must(t, err)
+	defer func() { st.Close() }()
+	older := &listMachine{zxid: 10, txns: []string{"old-state"}}
+	newer := &listMachine{zxid: 20, txns: []string{"new-state-with-a-long-marker"}}
+	for _, m := range []*listMachine{older, newer} {
+		z, data, err := m.Snapshot()
+		must(t, err)
+		_, err = st.SaveSnapshot(z, bytes.NewReader(data))
+		must(t, err)
+	}
+	st.Close()
+	if !disk.Corrupt([]byte("new-state-with-a-long-marker")) {
+		t.Fatal("could not damage the newer snapshot")
+	}
+	st, err = memstore.Open(disk, 1, memstore.Options{})
+	must(t, err)
+	sm := &listMachine{}
+	z, err := restoreNewest(st, sm, zerolog.Nop())
+	must(t, err)
+	if z != 10 || !slices.Equal(sm.list(), []string{"old-state"}) {
+		t.Fatalf("restored %#x %v, want the older snapshot", z, sm.list())
+	}
+	snaps, err := st.Snapshots()
+	must(t, err)
+	if len(snaps) != 1 || snaps[0].Zxid != 10 {
+		t.Fatalf("snapshots after restore: %+v", snaps)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
