@@ -154,16 +154,17 @@ func responseFor(op jute.OpCode) jute.Record {
 	return nil
 }
 
-// scenario drives several raw clients through one server.
+// scenario drives several raw clients through one server, or through the members of an
+// ensemble: client i connects to addrs[i mod len(addrs)].
 type scenario struct {
 	t       *testing.T
-	addr    string
+	addrs   []string
 	tr      *transcript
 	clients []*zkproto.Client
 }
 
 func (sc *scenario) dial() int {
-	c, err := zkproto.Dial(sc.addr, 10*time.Second)
+	c, err := zkproto.Dial(sc.addrs[len(sc.clients)%len(sc.addrs)], 10*time.Second)
 	if err != nil {
 		sc.t.Fatalf("dial: %v", err)
 	}
@@ -181,7 +182,7 @@ func (sc *scenario) do(i int, op jute.OpCode, req jute.Record) {
 	c := sc.clients[i]
 	resp := responseFor(op)
 	err := c.Call(op, req, resp)
-	line := fmt.Sprintf("c%d %s %s -> ", i, op, describeRequest(req))
+	line := fmt.Sprintf("c%d %s %s -> ", i, op, sc.describeRequest(req))
 	switch e := err.(type) {
 	case nil:
 		line += "OK " + sc.tr.describe(resp)
@@ -199,10 +200,19 @@ func (sc *scenario) do(i int, op jute.OpCode, req jute.Record) {
 	sc.barrier()
 }
 
+// barrier reads on every client and records the events each has received. With clients on
+// different members of an ensemble, a client's member may not have applied another client's
+// write yet; a sync first makes the member catch up with the leader, so the events of that
+// write come before the barrier's reply.
 func (sc *scenario) barrier() {
 	for i, c := range sc.clients {
 		if c == nil {
 			continue
+		}
+		if len(sc.addrs) > 1 {
+			if err := c.Call(jute.OpSync, &jute.SyncRequest{Path: "/"}, &jute.SyncResponse{}); err != nil {
+				sc.t.Fatalf("barrier sync on c%d: %v", i, err)
+			}
 		}
 		if err := c.Call(jute.OpExists, &jute.ExistsRequest{Path: "/"}, &jute.ExistsResponse{}); err != nil {
 			sc.t.Fatalf("barrier on c%d: %v", i, err)
@@ -218,9 +228,16 @@ func (sc *scenario) barrier() {
 // closeSession closes client i's session and stops using it.
 func (sc *scenario) closeSession(i int) { sc.do(i, jute.OpCloseSession, nil) }
 
-func describeRequest(req jute.Record) string {
+// describeRequest renders a request; setWatches' zxid is written relative to the
+// scenario's first, like every zxid in the transcript.
+func (sc *scenario) describeRequest(req jute.Record) string {
 	if req == nil {
 		return ""
+	}
+	if w, ok := req.(*jute.SetWatches); ok {
+		rel := *w
+		rel.RelativeZxid = 0
+		return strings.Replace(fmt.Sprintf("%+v", &rel), "RelativeZxid:0", "RelativeZxid:"+sc.tr.zx(w.RelativeZxid), 1)
 	}
 	s := fmt.Sprintf("%+v", req)
 	if m, ok := req.(*jute.MultiRequest); ok {
@@ -240,9 +257,10 @@ func acl(perms int32, scheme, id string) []jute.ACL {
 var open = acl(jute.PermAll, "world", "anyone")
 
 // runScenario is the suite. Every op a ZooKeeper client can send is here
-// at least once, with its common errors.
-func runScenario(t *testing.T, addr string) []string {
-	sc := &scenario{t: t, addr: addr, tr: &transcript{sessions: map[int64]string{}}}
+// at least once, with its common errors. With more than one address the
+// clients are spread over them (an ensemble's members).
+func runScenario(t *testing.T, addrs ...string) []string {
+	sc := &scenario{t: t, addrs: addrs, tr: &transcript{sessions: map[int64]string{}}}
 	a := sc.dial()
 	var base jute.ExistsResponse
 	if err := sc.clients[a].Call(jute.OpExists, &jute.ExistsRequest{Path: "/"}, &base); err != nil {

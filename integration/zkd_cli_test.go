@@ -49,7 +49,9 @@ func TestZkdStopsCleanlyOnSignals(t *testing.T) {
 			// JSON logs: one object per line, the unknown key warned about.
 			sawWarning := false
 			for _, line := range strings.Split(strings.TrimSpace(readLog(t, srv.LogPath())), "\n") {
-				if strings.HasPrefix(line, "===") { // the harness's own header line
+				// The harness's own lines: "=== harness" when it starts the
+				// process, "--- harness" for each signal it sends.
+				if strings.HasPrefix(line, "=== harness") || strings.HasPrefix(line, "--- harness") {
 					continue
 				}
 				var rec map[string]any

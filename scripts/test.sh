@@ -13,7 +13,7 @@ go vet ./...
 echo "== fuzzing every decoder and the server's request path briefly (seeds also run in go test)"
 # Budgets are exec counts, not durations: a time budget can end a run with
 # "context deadline exceeded" and no crasher, a known flake of go test -fuzz.
-for spec in ./jute/:100000x ./znode/:20000x ./zkserver/:5000x ./storage/:50000x ./zab/:50000x ./broker/log/:5000x ./broker/zkmeta/:20000x ./zab/transport/:20000x; do
+for spec in ./jute/:100000x ./znode/:20000x ./zkserver/:5000x ./storage/:50000x ./zab/:50000x ./broker/log/:5000x ./broker/zkmeta/:20000x ./zab/transport/:20000x ./broker/controller/:5000x ./broker/kguard/:20000x ./broker/:5000x; do
 	pkg=${spec%%:*}
 	execs=${FUZZEXECS:-${spec##*:}}
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
@@ -26,7 +26,7 @@ for spec in ./jute/:100000x ./znode/:20000x ./zkserver/:5000x ./storage/:50000x 
 done
 
 echo "== race detector on the in-process packages"
-go test -race -count=1 ./jute/ ./znode/ ./zkserver/ ./storage/... ./zkclient/ ./broker/log/ ./zab/zabnode/
+go test -race -count=1 ./jute/ ./znode/ ./zkserver/ ./storage/... ./zkclient/ ./broker/log/ ./broker/controller/ ./broker/ ./broker/replica/ ./broker/logmgr/ ./zab/zabnode/
 
 echo "== go test"
 go test -count=1 -timeout 25m ./...

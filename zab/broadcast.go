@@ -23,15 +23,10 @@ const maxCounter = 0xffffffff
 
 func (p *Peer) propose(data []byte) (int64, error) {
 	l := p.ld
-	var z int64
-	if ZxidEpoch(p.lastZxid) == l.newEpoch {
-		if ZxidCounter(p.lastZxid)+1 >= maxCounter {
-			p.becomeLooking("zxid counter exhausted in epoch " + itoa(uint64(l.newEpoch)))
-			return 0, ErrZxidRollover
-		}
-		z = p.lastZxid + 1
-	} else {
-		z = MakeZxid(l.newEpoch, 1)
+	z, ok := p.nextZxid()
+	if !ok {
+		p.becomeLooking("zxid counter exhausted in epoch " + itoa(uint64(l.newEpoch)))
+		return 0, ErrZxidRollover
 	}
 	e := Entry{Zxid: z, Data: data}
 	p.appendEntry(e)
@@ -43,6 +38,20 @@ func (p *Peer) propose(data []byte) (int64, error) {
 		}
 	}
 	return z, nil
+}
+
+// nextZxid is the zxid the leader's next proposal gets: the next counter
+// of its epoch, or counter 1 of a new epoch. ok is false when the counter
+// is exhausted (a new epoch must be elected first).
+func (p *Peer) nextZxid() (z int64, ok bool) {
+	l := p.ld
+	if ZxidEpoch(p.lastZxid) != l.newEpoch {
+		return MakeZxid(l.newEpoch, 1), true
+	}
+	if ZxidCounter(p.lastZxid)+1 >= maxCounter {
+		return 0, false
+	}
+	return p.lastZxid + 1, true
 }
 
 // leaderAdvanced: our own writes became durable; that may complete our own
@@ -253,8 +262,8 @@ func (p *Peer) stepLearner(m Message) error {
 	return nil
 }
 
-// nextZxid is the zxid the leader's next txn must have.
-func (p *Peer) nextZxid() int64 {
+// learnerNextZxid is the zxid the leader's next txn must have.
+func (p *Peer) learnerNextZxid() int64 {
 	if ZxidEpoch(p.lastZxid) == p.lr.epoch {
 		return p.lastZxid + 1
 	}
@@ -265,7 +274,7 @@ func (p *Peer) stepProposal(m Message) error {
 	if p.state != Following || p.lr.stage < learnerSynced || len(m.Entries) != 1 || m.Entries[0].Zxid != m.Zxid {
 		return p.unexpected(m, "out of phase or malformed")
 	}
-	if m.Zxid != p.nextZxid() {
+	if m.Zxid != p.learnerNextZxid() {
 		p.becomeLooking("gap: proposal " + FormatZxid(m.Zxid) + " after " + FormatZxid(p.lastZxid))
 		return nil
 	}
@@ -292,7 +301,7 @@ func (p *Peer) stepInform(m Message) error {
 		return p.unexpected(m, "out of phase or malformed")
 	}
 	if m.Zxid > p.lastZxid {
-		if m.Zxid != p.nextZxid() {
+		if m.Zxid != p.learnerNextZxid() {
 			p.becomeLooking("gap: inform " + FormatZxid(m.Zxid) + " after " + FormatZxid(p.lastZxid))
 			return nil
 		}

@@ -257,3 +257,57 @@ func TestSyncAfterPriorProposals(t *testing.T) {
 		t.Fatalf("synced %v, want [7]", synced)
 	}
 }
+
+// A learner told that its connection to the leader broke starts an
+// election at once, without waiting for syncLimit; a leader told that it
+// lost a follower drops it and steps down at its next tick when that
+// leaves it without a quorum. Losing anyone else changes nothing.
+func TestPeerLost(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	var f1, f2 uint64
+	for _, id := range ids(1, 2, 3) {
+		if id != l {
+			if f1 == 0 {
+				f1 = id
+			} else {
+				f2 = id
+			}
+		}
+	}
+	if err := n.peers[f1].PeerLost(f2); err != nil {
+		t.Fatal(err)
+	}
+	n.drain(f1)
+	if st := n.peers[f1].Status(); st.State != Following {
+		t.Fatalf("losing another follower made %d %s", f1, st.State)
+	}
+	if err := n.peers[f1].PeerLost(l); err != nil {
+		t.Fatal(err)
+	}
+	n.drain(f1)
+	if st := n.peers[f1].Status(); st.State != Looking || st.Serving {
+		t.Fatalf("follower %d still %s (serving %v) after losing its leader", f1, st.State, st.Serving)
+	}
+
+	n2 := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l = n2.mustElect()
+	lost := 0
+	for _, id := range ids(1, 2, 3) {
+		if id == l {
+			continue
+		}
+		n2.peers[l].PeerLost(id)
+		n2.drain(l)
+		lost++
+		n2.peers[l].Tick()
+		n2.drain(l)
+		st := n2.peers[l].Status()
+		if lost == 1 && st.State != Leading {
+			t.Fatalf("leader stepped down with 2 of 3 still there: %v", st)
+		}
+		if lost == 2 && st.State == Leading {
+			t.Fatalf("leader kept leading alone: %v", st)
+		}
+	}
+}

@@ -319,6 +319,44 @@ func (p *Peer) Propose(data []byte) (int64, error) {
 	return p.propose(data)
 }
 
+// NextZxid is the zxid the next Propose will return, so that the shell can
+// prepare a txn (whose effects name its zxid) before proposing it. Only an
+// established leader has one.
+func (p *Peer) NextZxid() (int64, error) {
+	if p.state != Leading {
+		return 0, &NotLeaderError{Leader: p.leader}
+	}
+	if !p.ld.established {
+		return 0, ErrNotServing
+	}
+	z, ok := p.nextZxid()
+	if !ok {
+		return 0, ErrZxidRollover
+	}
+	return z, nil
+}
+
+// PeerLost tells the peer that the connection to server id broke (the
+// shell's transport saw it close). A learner whose leader it was starts an
+// election at once, as ZooKeeper's learner does when its socket to the
+// leader fails; a leader drops the learner, and steps down at its next
+// tick if that leaves it without a quorum. Anything else ignores it.
+func (p *Peer) PeerLost(id uint64) error {
+	if p.outstanding {
+		return ErrReadyOutstanding
+	}
+	switch {
+	case (p.state == Following || p.state == Observing) && id == p.leader:
+		p.becomeLooking("lost the connection to leader " + itoa(id))
+	case p.state == Leading:
+		if _, ok := p.ld.learners[id]; ok {
+			p.logEvent("dropping learner %d: connection lost", id)
+			delete(p.ld.learners, id)
+		}
+	}
+	return nil
+}
+
 // Request forwards an opaque client write to the leader, which surfaces it
 // in its Ready.Requests for its shell to prepare into a txn (as
 // ZooKeeper's learners forward REQUEST packets). On the leader it goes

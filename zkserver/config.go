@@ -57,9 +57,11 @@ type Config struct {
 
 	// ServerID is the myid of this server (0 for standalone).
 	ServerID int64
-	// Servers holds the server.N lines; the ensemble is a later milestone, so
-	// a config with peers still runs standalone and says so in the log.
+	// Servers holds the server.N lines (ParsePeerSpec reads one); more than
+	// one makes an ensemble.
 	Servers map[int64]string
+	// PeerType is peerType: "participant" or "observer".
+	PeerType string
 
 	// Raw holds every key as read, in file order, for the conf command.
 	Raw [][2]string
@@ -98,7 +100,7 @@ var javaOnlyPrefixes = []string{
 	"jaasLoginRenew", "kerberos", "metricsProvider.", "admin.", "portUnification", "client.portUnification",
 	"zookeeper.", "jute.", "audit.", "multiAddress.", "quorumListenOnAllIPs", "electionAlg",
 	"localSessions", "observerMasterPort", "connectToLearnerMasterLimit", "dynamicConfigFile",
-	"peerType", "standaloneEnabled", "reconfigEnabled", "emulate353TTLNodes", "preAllocSize",
+	"standaloneEnabled", "reconfigEnabled", "emulate353TTLNodes", "preAllocSize",
 	"syncEnabled", "digest.", "skipACL", "cnxTimeout",
 	"fsync.warningthresholdms", "requestThrottle", "largeRequest",
 }
@@ -187,10 +189,18 @@ func ParseConfig(r io.Reader) (*Config, []string, error) {
 		case strings.HasPrefix(k, "server."):
 			var id int64
 			id, err = strconv.ParseInt(strings.TrimPrefix(k, "server."), 10, 64)
-			if err == nil && (id < 0 || id > 254) {
-				err = fmt.Errorf("server id must be within 0..254")
+			if err == nil && (id < 1 || id > 254) {
+				err = fmt.Errorf("server id must be within 1..254")
+			}
+			if err == nil {
+				_, err = ParsePeerSpec(id, v)
 			}
 			c.Servers[id] = v
+		case k == "peerType":
+			c.PeerType = strings.ToLower(v)
+			if c.PeerType != "participant" && c.PeerType != "observer" {
+				err = fmt.Errorf("want participant or observer")
+			}
 		default:
 			if slices.ContainsFunc(javaOnlyPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
 				warnings = append(warnings, fmt.Sprintf("%s: not used by zkd in this version, ignored", k))
@@ -251,7 +261,37 @@ func LoadConfig(path string) (*Config, []string, error) {
 		}
 		c.ServerID = id
 	}
+	if err := c.validatePeers(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.clientAddrFromServerLine()
 	return c, warnings, nil
+}
+
+// clientAddrFromServerLine takes the client address of this server's
+// server.N line (after ';') when clientPort is not set, as ZooKeeper 3.5+
+// does.
+func (c *Config) clientAddrFromServerLine() {
+	if !c.Ensemble() || c.has("clientPort") {
+		return
+	}
+	addr := c.Self().ClientAddr
+	if addr == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	c.ClientPort, _ = strconv.Atoi(port)
+	if !c.has("clientPortAddress") {
+		c.ClientPortAddress = host
+	}
+}
+
+// has reports whether the file set key.
+func (c *Config) has(key string) bool {
+	return slices.ContainsFunc(c.Raw, func(kv [2]string) bool { return kv[0] == key })
 }
 
 // FourLetterWordAllowed reports whether the whitelist allows cmd.

@@ -21,13 +21,15 @@ import (
 // request is one client request (or an internal one: session expiry,
 // container deletion) on its way through the server.
 type request struct {
-	conn    *conn // nil for internal requests
-	session int64
-	xid     int32
-	op      jute.OpCode
-	body    jute.Record
-	auth    []jute.ID
-	recv    time.Time
+	conn *conn // nil for internal requests and forwarded ones
+	// forwarded: a learner's client request, prepared on the leader.
+	forwarded bool
+	session   int64
+	xid       int32
+	op        jute.OpCode
+	body      jute.Record
+	auth      []jute.ID
+	recv      time.Time
 
 	// Writes: filled by the pipeline; done is closed once applied.
 	done    chan struct{}
@@ -71,6 +73,10 @@ type conn struct {
 
 	closed    chan struct{}
 	closeOnce sync.Once
+
+	// touched is set when the client sent anything since an ensemble
+	// learner last reported its session to the leader.
+	touched atomic.Bool
 
 	wmu       sync.Mutex   // held while draining events and writing to the socket
 	inflight  atomic.Int32 // requests queued for the writer and not yet answered
@@ -181,6 +187,12 @@ func (c *conn) logBadInput(what string, err error) {
 // .processConnectRequest) and writes the ConnectResponse.
 func (c *conn) handshake(req *jute.ConnectRequest) bool {
 	s := c.s
+	if s.ens != nil && !s.ens.serving() {
+		// ZooKeeper refuses clients while it has no quorum ("ZooKeeperServer
+		// not running"): closing makes the client try another server.
+		c.log.Info().Msg("refusing client: this server is not serving (no quorum or syncing)")
+		return false
+	}
 	s.treeMu.RLock()
 	last := s.tree.LastZxid()
 	s.treeMu.RUnlock()
@@ -207,6 +219,8 @@ func (c *conn) handshake(req *jute.ConnectRequest) bool {
 		}
 		select {
 		case <-r.done:
+		case <-c.closed:
+			return false
 		case <-s.stopping:
 			return false
 		}
@@ -256,6 +270,7 @@ func (c *conn) readLoop(br *bufio.Reader) {
 		if !c.s.sessions.touch(c.session.Load(), time.Now().UnixMilli()) {
 			return // session expired or closing: the client learns on reconnect
 		}
+		c.touched.Store(true)
 		buf = frame[:0]
 		// Reads decode into values that own their memory (strings), so the
 		// frame buffer is reused; a write keeps its data, so it gets a copy.
@@ -351,7 +366,8 @@ func (c *conn) decodeRequest(frame []byte) (*request, error) {
 			}
 		}
 	}
-	if h.Type.IsWrite() {
+	if h.Type.IsWrite() || (h.Type == jute.OpSync && c.s.ens != nil) {
+		// In an ensemble, sync waits for the leader like a write does.
 		req.done = make(chan struct{})
 	}
 	return req, nil
@@ -507,7 +523,7 @@ func (c *conn) send(out []byte) bool {
 // complete appends the reply to r: a write's once it is applied, a read's
 // by running it now.
 func (c *conn) complete(r *request, out []byte) ([]byte, bool) {
-	if r.isWrite() {
+	if r.isWrite() && r.op != jute.OpSync {
 		// Events of this txn and earlier ones go first; later ones wait.
 		out = c.drainEvents(out, r.zxid)
 		out = c.appendWriteReply(r, out)

@@ -23,16 +23,41 @@ var BuildDate = "11/21/2026 00:00 GMT"
 func (c *conn) fourLetterWord(cmd string) {
 	s := c.s
 	var out string
-	if !s.cfg.FourLetterWordAllowed(cmd) {
+	switch {
+	case !s.cfg.FourLetterWordAllowed(cmd):
 		out = cmd + " is not executed because it is not in the whitelist.\n"
-	} else {
+	default:
 		out = s.FourLetterWord(cmd)
 	}
 	c.nc.Write([]byte(out))
 }
 
+// notServing is what ZooKeeper answers to commands about the data while it
+// is not part of a serving quorum.
+const notServing = "This ZooKeeper instance is not currently serving requests\n"
+
+// needsServing names the commands that report on a running server.
+func needsServing(cmd string) bool {
+	switch cmd {
+	case "srvr", "stat", "mntr", "cons", "crst", "srst", "dump", "wchs", "wchc", "wchp", "dirs":
+		return true
+	}
+	return false
+}
+
+// mode is srvr's Mode line and mntr's zk_server_state.
+func (s *Server) mode() string {
+	if s.ens == nil {
+		return "standalone"
+	}
+	return s.ens.currentRole().String()
+}
+
 // FourLetterWord runs a four-letter command and returns its text.
 func (s *Server) FourLetterWord(cmd string) string {
+	if s.ens != nil && !s.ens.serving() && needsServing(cmd) {
+		return notServing
+	}
 	var b strings.Builder
 	switch cmd {
 	case "ruok":
@@ -115,7 +140,10 @@ func (s *Server) writeServerStats(b *strings.Builder, withClients bool) {
 	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", lmin, javaDouble(lavg), lmax)
 	fmt.Fprintf(b, "Received: %d\nSent: %d\nConnections: %d\nOutstanding: %d\n",
 		s.stats.received.Load(), s.stats.sent.Load(), len(s.connList()), len(s.prepCh))
-	fmt.Fprintf(b, "Zxid: 0x%x\nMode: standalone\nNode count: %d\n", zxid, nodes)
+	fmt.Fprintf(b, "Zxid: 0x%x\nMode: %s\nNode count: %d\n", zxid, s.mode(), nodes)
+	if s.ens != nil {
+		s.ens.writeSrvr(b)
+	}
 }
 
 func (c *conn) writeCons(b *strings.Builder) {
@@ -135,6 +163,9 @@ func (s *Server) writeConf(b *strings.Builder) {
 	fmt.Fprintf(b, "tickTime=%d\nmaxClientCnxns=%d\nminSessionTimeout=%d\nmaxSessionTimeout=%d\nclientPortListenBacklog=-1\nserverId=%d\n",
 		cfg.TickTime.Milliseconds(), cfg.MaxClientCnxns, cfg.MinSessionTimeout.Milliseconds(),
 		cfg.MaxSessionTimeout.Milliseconds(), cfg.ServerID)
+	if s.ens != nil {
+		s.ens.writeConf(b)
+	}
 }
 
 func (s *Server) writeEnvi(b *strings.Builder) {
@@ -160,7 +191,7 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	})
 	kv := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
 	kv("version", Version+", built on "+BuildDate)
-	kv("server_state", "standalone")
+	kv("server_state", s.mode())
 	kv("avg_latency", javaDouble(lavg))
 	kv("max_latency", lmax)
 	kv("min_latency", lmin)
@@ -168,6 +199,9 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	kv("packets_sent", s.stats.sent.Load())
 	kv("num_alive_connections", len(s.connList()))
 	kv("outstanding_requests", len(s.prepCh))
+	if s.ens != nil {
+		s.ens.writeQuorumMntr(kv)
+	}
 	kv("uptime", time.Since(s.started).Milliseconds())
 	kv("znode_count", nodes)
 	kv("watch_count", s.tree.Watches.Count())

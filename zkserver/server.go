@@ -30,6 +30,9 @@ const Version = "3.8.4-zkd-0.1.0"
 type Proposal struct {
 	Txn znode.Txn
 	Ctx any
+	// syncMark marks no txn but the answer to a sync (Ctx), due once
+	// everything before it is applied.
+	syncMark bool
 }
 
 // Proposer orders and replicates prepared txns. The standalone proposer
@@ -60,6 +63,8 @@ type Server struct {
 	// store and snaps are nil for a server built by New (memory only).
 	store storage.Storage
 	snaps *snapshotter
+	// ens is set on an ensemble member (OpenEnsemble), nil standalone.
+	ens *ensemble
 
 	failOnce sync.Once
 	failed   chan struct{} // closed by fail
@@ -169,22 +174,34 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen on clientPort: %w", err)
 	}
 	s.ln = ln
-	s.proposer.Start(func(p *Proposal) {
-		select {
-		case s.commitCh <- p:
-		case <-s.stopping:
-		}
-	})
+	if s.ens == nil {
+		s.proposer.Start(func(p *Proposal) {
+			select {
+			case s.commitCh <- p:
+			case <-s.stopping:
+			}
+		})
+	}
 	if s.snaps != nil && s.cfg.PurgeInterval > 0 {
 		s.snaps.wg.Add(1)
 		go s.snaps.purgeLoop(s.cfg.PurgeInterval, s.cfg.SnapRetainCount)
 	}
 	s.wg.Add(5)
-	go s.prepLoop()
+	if s.ens != nil {
+		go s.ens.prepLoop()
+	} else {
+		go s.prepLoop()
+	}
 	go s.finishLoop()
 	go s.expiryLoop()
 	go s.containerLoop()
 	go s.acceptLoop()
+	if s.ens != nil {
+		if err := s.ens.start(); err != nil {
+			s.Stop()
+			return err
+		}
+	}
 	s.log.Info().Str("addr", ln.Addr().String()).Str("version", Version).
 		Dur("tickTime", s.cfg.TickTime).Msg("serving clients")
 	return nil
@@ -205,8 +222,13 @@ func (s *Server) Stop() {
 			c.close("server shutting down")
 		}
 		s.connsMu.Unlock()
+		if s.ens != nil {
+			s.ens.stop()
+		}
 		s.wg.Wait()
-		s.proposer.Stop() // after the prepare stage: no Propose runs now
+		if s.ens == nil {
+			s.proposer.Stop() // after the prepare stage: no Propose runs now
+		}
 		if s.snaps != nil {
 			s.snaps.close()
 		}
@@ -249,6 +271,9 @@ func (s *Server) acceptLoop() {
 // is full, which stops the connection's reader: backpressure, as
 // globalOutstandingLimit does in ZooKeeper.
 func (s *Server) submit(r *request) bool {
+	if s.ens != nil {
+		return s.ens.submit(r)
+	}
 	select {
 	case s.prepCh <- r:
 		return true
@@ -284,11 +309,20 @@ func (s *Server) prepare(r *request) *Proposal {
 	var err error
 	// A client's request from a session that is expiring or closing fails;
 	// session txns and the server's own requests (no connection) go on.
-	expired := r.conn != nil && r.session != 0 && !s.sessions.valid(r.session)
+	expired := (r.conn != nil || r.forwarded) && r.session != 0 && !s.sessions.valid(r.session)
 	switch {
 	case r.op == jute.OpCreateSession:
-		rec = &jute.CreateSessionTxn{TimeOut: r.body.(*jute.CreateSessionTxn).TimeOut}
+		timeout := r.body.(*jute.CreateSessionTxn).TimeOut
+		if s.ens != nil {
+			// A session opened on a learner: the leader expires it from now
+			// on (SessionTrackerImpl.trackSession in PrepRequestProcessor).
+			s.sessions.ensure(r.session, int64(timeout), now)
+		}
+		rec = &jute.CreateSessionTxn{TimeOut: timeout}
 	case r.op == jute.OpCloseSession:
+		if r.forwarded {
+			s.sessions.setClosing(r.session)
+		}
 		rec = pc.prepCloseSession()
 	case expired:
 		err = jute.ErrSessionExpired
@@ -338,8 +372,13 @@ func (s *Server) finishLoop() {
 			}
 		}
 		s.treeMu.Lock()
+		var last int64
 		for _, p := range batch {
+			if p.syncMark {
+				continue
+			}
 			res := s.tree.Apply(&p.Txn)
+			last = p.Txn.Header.Zxid
 			if r, ok := p.Ctx.(*request); ok {
 				r.res, r.zxid = res, p.Txn.Header.Zxid
 			}
@@ -355,24 +394,43 @@ func (s *Server) finishLoop() {
 		}
 		for _, p := range batch {
 			r, _ := p.Ctx.(*request)
-			if r == nil {
+			if p.syncMark {
+				close(r.done)
 				continue
 			}
-			s.outstanding.clearApplied(p.Txn.Header.Zxid, r.touched)
-			s.afterApply(r)
-			close(r.done)
+			if s.ens != nil {
+				s.outstanding.clearApplied(p.Txn.Header.Zxid, s.ens.takePrepared(p.Txn.Header.Zxid))
+			} else if r != nil {
+				s.outstanding.clearApplied(p.Txn.Header.Zxid, r.touched)
+			}
+			s.afterApply(&p.Txn, r)
+			if r != nil {
+				close(r.done)
+			}
+		}
+		if s.ens != nil && last != 0 {
+			s.ens.afterFinish(last)
 		}
 	}
 }
 
-// afterApply keeps the session tracker in step with session txns.
-func (s *Server) afterApply(r *request) {
-	switch r.op {
+// afterApply keeps the session tracker in step with session txns. r is
+// this server's request for the txn, if any.
+func (s *Server) afterApply(txn *znode.Txn, r *request) {
+	id := txn.Header.ClientID
+	switch txn.Header.Type {
 	case jute.OpCreateSession:
-		// The tracker already holds the session (it was armed at connect).
+		// A standalone tracker holds the session since the connect; an
+		// ensemble member learns of sessions opened elsewhere here.
+		if s.ens != nil {
+			if rec, ok := txn.Record.(*jute.CreateSessionTxn); ok {
+				s.sessions.ensure(id, int64(rec.TimeOut), time.Now().UnixMilli())
+			}
+		}
 	case jute.OpCloseSession:
-		s.sessions.remove(r.session)
-		if c := s.sessions.owner(r.session); c != nil && c != r.conn {
+		c := s.sessions.owner(id)
+		s.sessions.remove(id)
+		if c != nil && (r == nil || c != r.conn) {
 			c.close("session closed")
 		}
 	}
@@ -387,6 +445,9 @@ func (s *Server) expiryLoop() {
 	for {
 		select {
 		case now := <-t.C:
+			if !s.leads() {
+				continue
+			}
 			for _, id := range s.sessions.expire(now.UnixMilli()) {
 				s.log.Info().Str("session", fmt.Sprintf("0x%x", id)).Msg("session expired")
 				s.stats.expiredSessions.Add(1)
@@ -415,6 +476,9 @@ func (s *Server) containerLoop() {
 	for {
 		select {
 		case now := <-t.C:
+			if !s.leads() {
+				continue
+			}
 			s.treeMu.RLock()
 			paths := s.tree.ExpiredSpecialNodes(now.UnixMilli())
 			s.treeMu.RUnlock()
@@ -433,6 +497,39 @@ func (s *Server) containerLoop() {
 			return
 		}
 	}
+}
+
+// leads reports whether this server decides what only one server may:
+// expiring sessions and deleting containers. A standalone server always
+// does; in an ensemble, the leader.
+func (s *Server) leads() bool {
+	return s.ens == nil || s.ens.currentRole() == roleLeading
+}
+
+// closeClients closes every client connection (an ensemble member that
+// stopped serving), so the clients reconnect to a member that serves.
+func (s *Server) closeClients(reason string) {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	for c := range s.conns {
+		c.close(reason)
+	}
+}
+
+// touchedSessions returns, and resets, the sessions whose clients sent
+// anything since the last call (an ensemble learner reports them).
+func (s *Server) touchedSessions() []int64 {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	var ids []int64
+	for c := range s.conns {
+		if c.touched.Swap(false) {
+			if id := c.session.Load(); id != 0 {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
 }
 
 // Tree runs fn with the tree read-locked (for tests and 4lw commands).

@@ -46,6 +46,45 @@ func (t *sessionTracker) restore(id, timeoutMs, nowMs int64) {
 	t.q.touch(id, nowMs, timeoutMs)
 }
 
+// ensure tracks a session an ensemble member learns of from a txn, unless
+// it already does.
+func (t *sessionTracker) ensure(id, timeoutMs, nowMs int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.timeouts[id]; ok {
+		return
+	}
+	t.timeouts[id] = timeoutMs
+	t.q.touch(id, nowMs, timeoutMs)
+}
+
+// rearmAll gives every session a full timeout from now and forgets which
+// were closing: a new leader's view (their close requests, if any, were
+// lost with the old leadership and will be sent again).
+func (t *sessionTracker) rearmAll(nowMs int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.closing)
+	for id, to := range t.timeouts {
+		t.q.touch(id, nowMs, to)
+	}
+}
+
+// replaceAll makes the tracked sessions those of a restored snapshot.
+func (t *sessionTracker) replaceAll(sessions map[int64]int32, nowMs int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id := range t.timeouts {
+		t.q.remove(id)
+	}
+	clear(t.timeouts)
+	clear(t.closing)
+	for id, to := range sessions {
+		t.timeouts[id] = int64(to)
+		t.q.touch(id, nowMs, int64(to))
+	}
+}
+
 // touch re-arms a live session; false if it is gone or closing.
 func (t *sessionTracker) touch(id, nowMs int64) bool {
 	t.mu.Lock()

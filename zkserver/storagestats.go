@@ -11,19 +11,24 @@ import (
 // summaries (fsynctime, snapshottime, startup_snap_load_time, in ms, as
 // avg/min/max/cnt/sum), snap_count and the sync batch size, then zkd's own:
 // fsync p99, logical sizes of the log and snapshots, the newest snapshot.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// writeSummary prints a summary in milliseconds as ZooKeeper's mntr does:
+// avg_, min_, max_, cnt_ and sum_ lines.
+func writeSummary(kv func(string, any), name string, d durationSummary) {
+	kv("avg_"+name, javaDouble(ms(d.avg)))
+	kv("min_"+name, d.min.Milliseconds())
+	kv("max_"+name, d.max.Milliseconds())
+	kv("cnt_"+name, d.count)
+	kv("sum_"+name, d.sum.Milliseconds())
+}
+
 func (s *Server) writeStorageMntr(kv func(string, any)) {
 	if s.store == nil {
 		return
 	}
 	cs := s.store.CommitStats()
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	summary := func(name string, d durationSummary) {
-		kv("avg_"+name, javaDouble(ms(d.avg)))
-		kv("min_"+name, d.min.Milliseconds())
-		kv("max_"+name, d.max.Milliseconds())
-		kv("cnt_"+name, d.count)
-		kv("sum_"+name, d.sum.Milliseconds())
-	}
+	summary := func(name string, d durationSummary) { writeSummary(kv, name, d) }
 	summary("fsynctime", durationSummary{count: cs.Syncs, sum: cs.SyncAvg * time.Duration(cs.Syncs),
 		min: cs.SyncMin, avg: cs.SyncAvg, max: cs.SyncMax})
 	kv("p99_fsynctime", javaDouble(ms(cs.SyncP99)))

@@ -303,3 +303,15 @@ func (t *Tree) SetWatches(relativeZxid int64, sw *jute.SetWatches2, w Watcher) {
 		t.Watches.AddPersistent(p, w, true)
 	}
 }
+
+// SetConfig sets the data of /zookeeper/config to an ensemble's membership
+// outside any txn, as ZooKeeper's initConfigInZKDatabase does on every
+// member at start: setData with version -1, which leaves the node's
+// version at -1 and its zxids at 0. Every member holds the same
+// membership, so the trees stay equal.
+func (t *Tree) SetConfig(data []byte) {
+	n := t.nodes[ConfigPath]
+	t.dataBytes += int64(len(data) - len(n.data))
+	n.data = append([]byte(nil), data...)
+	n.stat.Version = -1
+}

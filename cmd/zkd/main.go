@@ -1,6 +1,7 @@
 // Command zkd is a ZooKeeper-compatible coordination server.
 //
-//	zkd -config zoo.cfg     # ZooKeeper's own config keys
+//	zkd -config zoo.cfg     # ZooKeeper's own config keys; server.N lines and
+//	                        # dataDir/myid make it an ensemble member
 //	zkd                     # standalone on 127.0.0.1:2181, data under ./data/zkd
 //
 // SIGTERM and SIGINT stop it cleanly with exit status 0.
@@ -15,12 +16,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/zabkafka/zabkafka/internal/logsetup"
 	"github.com/zabkafka/zabkafka/storage/badgerstore"
 	"github.com/zabkafka/zabkafka/zkserver"
 )
@@ -49,7 +48,7 @@ func run() int {
 	if os.Getenv("GOGC") == "" {
 		go tuneGC(time.Second) // an explicit GOGC wins
 	}
-	log, err := newLogger(*logFormat, *logLevel)
+	log, err := logsetup.New(*logFormat, *logLevel)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "zkd:", err)
 		return 2
@@ -79,10 +78,6 @@ func run() int {
 		log.Error().Err(err).Msg("invalid configuration")
 		return 2
 	}
-	if len(cfg.Servers) > 1 {
-		log.Warn().Int("servers", len(cfg.Servers)).
-			Msg("server.N lines found: ensembles are not implemented yet, running standalone")
-	}
 
 	if *pprofAddr != "" {
 		go func() {
@@ -99,7 +94,15 @@ func run() int {
 		log.Error().Err(err).Msg("cannot open the data dir")
 		return 1
 	}
-	srv, err := zkserver.Open(cfg, log, st)
+	var srv *zkserver.Server
+	if cfg.Ensemble() {
+		self := cfg.Self()
+		log.Info().Int64("myid", cfg.ServerID).Str("quorum", self.QuorumAddr()).Str("election", self.ElectionAddr()).
+			Bool("observer", self.Observer).Int("servers", len(cfg.Servers)).Msg("ensemble member")
+		srv, err = zkserver.OpenEnsemble(cfg, log, st, zkserver.EnsembleOptions{})
+	} else {
+		srv, err = zkserver.Open(cfg, log, st)
+	}
 	if err != nil {
 		st.Close()
 		log.Error().Err(err).Str("dir", dir).Msg("cannot restore state")
@@ -115,22 +118,4 @@ func run() int {
 		return 1
 	}
 	return 0
-}
-
-func newLogger(format, level string) (zerolog.Logger, error) {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil {
-		return zerolog.Logger{}, fmt.Errorf("-log-level %q: %w", level, err)
-	}
-	zerolog.TimeFieldFormat = time.RFC3339Nano
-	var log zerolog.Logger
-	switch format {
-	case "json":
-		log = zerolog.New(os.Stderr)
-	case "console":
-		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"})
-	default:
-		return zerolog.Logger{}, fmt.Errorf("-log-format %q: want console or json", format)
-	}
-	return log.Level(lvl).With().Timestamp().Str("pid", strconv.Itoa(os.Getpid())).Logger(), nil
 }

@@ -32,6 +32,10 @@ type Config struct {
 	ClientPort int
 	// MyID, when positive, is written to data/myid (quorum mode needs it).
 	MyID int
+	// Gid, when nonzero, is the group id the server process runs with (the user stays the
+	// same). Ensembles give each member its own so a packet filter can tell whose socket sent
+	// a packet (nft "meta skgid"); it needs root (CAP_SETGID).
+	Gid uint32
 
 	// StartTimeout bounds the wait for the first srvr answer; 0 means 20s.
 	StartTimeout time.Duration

@@ -17,6 +17,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(envHelper); spec != "" {
+		runNetHelper(spec)
+	}
 	code := m.Run()
 	RemoveBuilds()
 	if fakeZkdDir != "" {

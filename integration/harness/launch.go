@@ -96,7 +96,7 @@ func spawn(l launcher, cfg Config, argv []string) (*Server, int64, error) {
 	cmd.Dir = cfg.Dir
 	cmd.Env = append(os.Environ(), cfg.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = sysProcAttr(cfg)
 	err = cmd.Start()
 	logf.Close() // the child holds its own copy
 	if err != nil {

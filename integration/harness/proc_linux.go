@@ -13,9 +13,14 @@ import (
 // sysProcAttr makes the kernel SIGKILL the server when the process that started it dies (a
 // panicking or timed-out test binary), so no server outlives its test holding a port. The
 // signal follows the thread that forked; the Go runtime only ends a thread when a goroutine
-// locked to it exits, and the harness never locks one.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+// locked to it exits, and the harness never locks one. A nonzero cfg.Gid becomes the process's
+// group id, with the user and supplementary groups unchanged.
+func sysProcAttr(cfg Config) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if cfg.Gid != 0 {
+		attr.Credential = &syscall.Credential{Uid: uint32(os.Getuid()), Gid: cfg.Gid, NoSetGroups: true}
+	}
+	return attr
 }
 
 // listenerOwnedBy reports whether pid holds a listening TCP socket on port. known is false

@@ -27,6 +27,7 @@ type Server struct {
 	done    chan struct{} // closed once the process has been reaped
 	waitErr error         // cmd.Wait's result; written before done is closed
 	killed  atomic.Bool   // Kill was called, so a SIGKILL exit is what the caller asked for
+	termed  atomic.Bool   // Stop sent SIGTERM, so dying of it is what the caller asked for
 }
 
 // Addr is "127.0.0.1:<client port>".
@@ -74,12 +75,27 @@ func (s *Server) Wait() error {
 
 // Signal sends sig to the server, e.g. SIGSTOP and SIGCONT to freeze it.
 func (s *Server) Signal(sig os.Signal) error {
+	s.note("sending %v", sig)
 	return s.cmd.Process.Signal(sig)
+}
+
+// note appends a harness line to the server's log, so the log says which signals came from
+// the harness (a signal without such a line came from somewhere else).
+func (s *Server) note(format string, args ...any) {
+	f, err := os.OpenFile(s.LogPath(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "--- harness %s: pid %d: %s\n", time.Now().Format(time.RFC3339Nano), s.PID(), fmt.Sprintf(format, args...))
 }
 
 // Kill sends SIGKILL and waits for the process to exit, as a crash test wants. A later Stop
 // returns nil.
 func (s *Server) Kill() {
+	if !s.Exited() {
+		s.note("sending SIGKILL")
+	}
 	s.killed.Store(true)
 	_ = s.cmd.Process.Kill()
 	<-s.done
@@ -92,6 +108,8 @@ func (s *Server) Kill() {
 // called more than once.
 func (s *Server) Stop() error {
 	if !s.Exited() {
+		s.termed.Store(true)
+		s.note("sending SIGTERM")
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		// A server frozen with SIGSTOP handles the SIGTERM only once it runs again.
 		_ = s.cmd.Process.Signal(syscall.SIGCONT)
@@ -114,6 +132,10 @@ func (s *Server) exitResult() error {
 	}
 	var ee *exec.ExitError
 	if errors.As(s.waitErr, &ee) {
+		// A JVM stopped before it installed its signal handlers dies of the SIGTERM itself.
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM && s.termed.Load() {
+			return nil
+		}
 		for _, code := range s.kind.cleanExitCodes {
 			if ee.ExitCode() == code {
 				return nil

@@ -24,11 +24,16 @@ func StartZkd(ctx context.Context, bin string, cfg Config) (*Server, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("start zkd: %w", err)
 	}
+	return start(ctx, zkdLauncherFor(bin), cfg)
+}
+
+// zkdLauncherFor runs bin as `bin -config <Dir>/zoo.cfg` plus cfg.Args.
+func zkdLauncherFor(bin string) launcher {
 	l := zkdLauncher
 	l.argv = func(cfg Config) ([]string, error) {
 		return append([]string{bin, "-config", cfg.ConfigPath()}, cfg.Args...), nil
 	}
-	return start(ctx, l, cfg)
+	return l
 }
 
 var zkdLauncher = launcher{

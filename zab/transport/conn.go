@@ -61,7 +61,9 @@ func (c *conn) close(reason string, err error) {
 		close(c.done)
 		c.nc.Close()
 		c.l.t.untrack(c.nc)
-		c.l.uninstall(c)
+		if c.l.uninstall(c) && c.l.port == quorumPort {
+			c.l.t.peerLost(c.l.peer)
+		}
 		c.l.stats.disconnects.Add(1)
 		c.l.wake()
 		lvl := zerolog.InfoLevel

@@ -124,13 +124,16 @@ func (l *link) install(c *conn, checkHost bool) (old *conn, dup bool) {
 	return old, false
 }
 
-// uninstall clears c if it is still the link's connection.
-func (l *link) uninstall(c *conn) {
+// uninstall clears c if it is still the link's connection, and reports
+// whether it was (false: it had been replaced, or never installed).
+func (l *link) uninstall(c *conn) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.cur == c {
 		l.cur = nil
+		return true
 	}
-	l.mu.Unlock()
+	return false
 }
 
 func sameHost(a, b net.Addr) bool {

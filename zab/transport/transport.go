@@ -176,6 +176,7 @@ type Transport struct {
 	peers   []uint64          // sorted, without this member
 	links   [3]map[uint64]*link
 	recv    chan zab.Message
+	lost    chan uint64 // peers whose quorum connection closed with no replacement
 
 	ctx    context.Context // cancelled by Close; aborts dials
 	cancel context.CancelFunc
@@ -217,6 +218,7 @@ func New(cfg Config) (*Transport, error) {
 		log:     cfg.Logger.With().Uint64("self", cfg.ID).Logger(),
 		members: membersHash(cfg.Members),
 		recv:    make(chan zab.Message, cfg.RecvQueueLen),
+		lost:    make(chan uint64, 64),
 		ctx:     ctx,
 		cancel:  cancel,
 		conns:   map[net.Conn]struct{}{},
@@ -320,6 +322,23 @@ func (t *Transport) Close() error {
 // equal to the authenticated sender. Messages from one peer on one port
 // arrive in the order it sent them. The channel is closed by Close.
 func (t *Transport) Receive() <-chan zab.Message { return t.recv }
+
+// Lost reports peers whose quorum-port connection closed and was not
+// replaced, as a learner's socket to its leader failing tells ZooKeeper
+// at once that the leader is gone (rather than after syncLimit). A report
+// is dropped if the channel is full; the protocol's timeouts still apply.
+func (t *Transport) Lost() <-chan uint64 { return t.lost }
+
+// peerLost queues a Lost report without blocking.
+func (t *Transport) peerLost(peer uint64) {
+	if t.isClosed() {
+		return
+	}
+	select {
+	case t.lost <- peer:
+	default:
+	}
+}
 
 // Send queues m for m.To and returns at once. Notifications go over the
 // election connection, everything else over the quorum connection; the

@@ -386,3 +386,32 @@ func TestCloseStopsEverything(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= base })
 }
+
+// When a peer goes away its quorum connection closes and Lost reports it,
+// once per broken connection; a transport closing itself reports nothing.
+func TestLostReportsBrokenQuorumConnection(t *testing.T) {
+	e := newEnsemble(t, []uint64{1, 2}, nil, nil)
+	waitFor(t, 10*time.Second, "quorum connection 1<->2", func() bool {
+		e.nodes[1].tr.Send(zab.Message{Type: zab.Ping, From: 1, To: 2, Epoch: 1})
+		return len(e.nodes[2].from(1, false)) > 0
+	})
+	select {
+	case id := <-e.nodes[1].tr.Lost():
+		t.Fatalf("lost %d while connected", id)
+	default:
+	}
+	e.nodes[2].close()
+	select {
+	case id := <-e.nodes[1].tr.Lost():
+		if id != 2 {
+			t.Fatalf("lost %d, want 2", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("peer 2 closed but 1 reported no loss")
+	}
+	select {
+	case id := <-e.nodes[2].tr.Lost():
+		t.Fatalf("a closed transport reported losing %d", id)
+	default:
+	}
+}

@@ -36,6 +36,13 @@ type Transport interface {
 	Receive() <-chan zab.Message
 }
 
+// LossReporter is a Transport that also reports peers whose connection
+// broke (transport.Transport does), so a learner notices a dead leader at
+// once instead of after syncLimit.
+type LossReporter interface {
+	Lost() <-chan uint64
+}
+
 // Config is what a Node needs. Peer is the protocol configuration; its Log,
 // HardState, Applied and Rand fields are filled in from Storage.
 type Config struct {
@@ -198,6 +205,47 @@ func (n *Node) Propose(txn []byte) (zxid int64, err error) {
 	return zxid, err
 }
 
+// ErrZxidMoved is returned by ProposeBatch when the first txn would not get
+// the zxid it was prepared for: the leadership changed since.
+var ErrZxidMoved = errors.New("zabnode: the next zxid is not the one the batch was prepared for")
+
+// ProposeBatch proposes prepared txns in order, in one turn of the node's
+// loop, so that they are persisted with one sync (group commit). The
+// first must get zxid first (the rest follow it): a server prepares txns
+// for the zxids they will have, and a batch prepared under an old
+// leadership must not slip into a new one. It returns the zxids of those
+// proposed; on an error the rest were not.
+func (n *Node) ProposeBatch(first int64, txns [][]byte) (zxids []int64, err error) {
+	derr := n.do(func() {
+		if next, nerr := n.peer.NextZxid(); nerr != nil || next != first {
+			if err = nerr; err == nil {
+				err = fmt.Errorf("%w: %s, prepared for %s", ErrZxidMoved, zab.FormatZxid(next), zab.FormatZxid(first))
+			}
+			return
+		}
+		zxids = make([]int64, 0, len(txns))
+		for _, txn := range txns {
+			var z int64
+			if z, err = n.peer.Propose(txn); err != nil {
+				return
+			}
+			zxids = append(zxids, z)
+		}
+	})
+	if derr != nil {
+		return zxids, derr
+	}
+	return zxids, err
+}
+
+// NextZxid is the zxid the next proposal will get (established leader only).
+func (n *Node) NextZxid() (zxid int64, err error) {
+	if derr := n.do(func() { zxid, err = n.peer.NextZxid() }); derr != nil {
+		return 0, derr
+	}
+	return zxid, err
+}
+
 // Request forwards a client write to the leader (or, on the leader, hands
 // it to OnRequest).
 func (n *Node) Request(data []byte) (err error) {
@@ -223,6 +271,10 @@ func (n *Node) run() {
 	ticker := time.NewTicker(n.cfg.Tick)
 	defer ticker.Stop()
 	inbox := n.cfg.Transport.Receive()
+	var lost <-chan uint64 // nil: never ready
+	if lr, ok := n.cfg.Transport.(LossReporter); ok {
+		lost = lr.Lost()
+	}
 	for {
 		select {
 		case <-n.stop:
@@ -234,11 +286,18 @@ func (n *Node) run() {
 				n.err = errors.New("zabnode: transport closed")
 				return
 			}
-			if err := n.peer.Step(m); err != nil && !errors.Is(err, zab.ErrUnexpectedMessage) {
-				n.log.Warn().Err(err).Str("message", m.Describe()).Msg("message refused")
-			}
+			n.step(m)
 		case fn := <-n.calls:
 			fn()
+		case id := <-lost:
+			n.peer.PeerLost(id)
+		}
+		// Take in whatever else is waiting before draining, so that a burst
+		// of proposals (or of client calls) is persisted with one sync:
+		// group commit on followers as well as on the leader.
+		if !n.gather(inbox) {
+			n.err = errors.New("zabnode: transport closed")
+			return
 		}
 		if err := n.drain(); err != nil {
 			n.err = err
@@ -248,8 +307,45 @@ func (n *Node) run() {
 	}
 }
 
-// drain handles every Ready the peer has.
-func (n *Node) drain() error {
+// maxGather bounds the inputs taken in before one drain, so that a flood
+// of messages cannot postpone persisting and answering indefinitely.
+const maxGather = 1024
+
+// gather steps the messages and runs the calls that are already waiting,
+// without blocking. It returns false if the transport closed.
+func (n *Node) gather(inbox <-chan zab.Message) bool {
+	for range maxGather {
+		select {
+		case m, ok := <-inbox:
+			if !ok {
+				return false
+			}
+			n.step(m)
+		case fn := <-n.calls:
+			fn()
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+func (n *Node) step(m zab.Message) {
+	if err := n.peer.Step(m); err != nil && !errors.Is(err, zab.ErrUnexpectedMessage) && !errors.Is(err, zab.ErrReadyOutstanding) {
+		n.log.Warn().Err(err).Str("message", m.Describe()).Msg("message refused")
+	}
+}
+
+// drain handles every Ready the peer has. The peer panics when it cannot
+// read its own log (storage failed under it); that ends the node with an
+// error like a failed write does, instead of taking the process down
+// without a word.
+func (n *Node) drain() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("peer failed: %v", p)
+		}
+	}()
 	for n.peer.HasReady() {
 		rd := n.peer.Ready()
 		if err := n.handle(rd); err != nil {

@@ -3,6 +3,7 @@ package zabnode
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -392,4 +393,47 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ProposeBatch proposes a prepared batch under the zxids it was prepared
+// for, all persisted by one storage sync on the leader; a batch prepared
+// for a zxid that is no longer next is refused whole.
+func TestProposeBatch(t *testing.T) {
+	e := newEnsemble(t, 3)
+	lead := e.leader()
+	first, err := lead.node.NextZxid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := lead.store.CommitStats().Syncs
+	batch := [][]byte{[]byte("b1"), []byte("b2"), []byte("b3"), []byte("b4")}
+	zxids, err := lead.node.ProposeBatch(first, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, z := range zxids {
+		if z != first+int64(i) {
+			t.Fatalf("txn %d got %s, want %s", i, zab.FormatZxid(z), zab.FormatZxid(first+int64(i)))
+		}
+	}
+	e.converge([]string{"b1", "b2", "b3", "b4"})
+	// The leader's appends of the batch: one sync (a later Ready may add
+	// hard state or nothing; the four entries never take four syncs).
+	if syncs := lead.store.CommitStats().Syncs - before; syncs > 2 {
+		t.Fatalf("the batch took %d syncs on the leader", syncs)
+	}
+	if _, err := lead.node.ProposeBatch(first, [][]byte{[]byte("stale")}); !errors.Is(err, ErrZxidMoved) {
+		t.Fatalf("a batch prepared for a used zxid: %v, want ErrZxidMoved", err)
+	}
+	var follower *member
+	for _, m := range e.members {
+		if m != lead && m.node != nil {
+			follower = m
+			break
+		}
+	}
+	if _, err := follower.node.ProposeBatch(first+4, [][]byte{[]byte("x")}); !errors.Is(err, zab.ErrNotLeader) {
+		t.Fatalf("ProposeBatch on a follower: %v, want ErrNotLeader", err)
+	}
+	e.converge([]string{"b1", "b2", "b3", "b4"})
 }

@@ -56,6 +56,9 @@ type link struct{ from, to uint64 }
 type inflight struct {
 	m  zab.Message
 	at int64
+	// lost marks no message but the news that the connection broke: the
+	// receiver's transport saw it close (zab.Peer.PeerLost of the sender).
+	lost bool
 }
 
 // Cluster is the simulated ensemble. All randomness comes from one seeded
@@ -210,7 +213,23 @@ func (c *Cluster) Crash(id uint64) error {
 			delete(c.links, l)
 		}
 	}
+	// The crashed process's sockets close: every running server connected
+	// to it sees that, a little later.
+	for _, other := range c.ids {
+		if other != id && c.nodes[other].Running && !c.blocked[link{id, other}] {
+			c.connectionLost(id, other)
+		}
+	}
 	return nil
+}
+
+// connectionLost tells to, after the link's delay, that its connection
+// from `from` broke, behind whatever is already queued on the link.
+func (c *Cluster) connectionLost(from, to uint64) {
+	l := link{from, to}
+	at := max(c.Now+int64(c.opts.MinDelay), c.lastAt[l])
+	c.lastAt[l] = at
+	c.links[l] = append(c.links[l], inflight{lost: true, at: at})
 }
 
 // Partition cuts every link between different groups and drops what is
@@ -253,6 +272,10 @@ func (c *Cluster) ResetLink(a, b uint64) {
 	delete(c.links, link{a, b})
 	delete(c.links, link{b, a})
 	c.event("reset link %d<->%d", a, b)
+	if a != b && c.nodes[a].Running && c.nodes[b].Running {
+		c.connectionLost(a, b)
+		c.connectionLost(b, a)
+	}
 }
 
 func (c *Cluster) send(m zab.Message) {
@@ -390,12 +413,16 @@ func (c *Cluster) deliverDue() {
 			return cmpU(a.to, b.to)
 		})
 		l := due[c.rand.Intn(len(due))]
-		m := c.links[l][0].m
+		f := c.links[l][0]
 		c.links[l] = c.links[l][1:]
 		if len(c.links[l]) == 0 {
 			delete(c.links, l)
 		}
-		c.deliver(m)
+		if f.lost {
+			c.deliverLost(l.from, l.to)
+			continue
+		}
+		c.deliver(f.m)
 	}
 }
 
@@ -429,6 +456,21 @@ func (c *Cluster) deliver(m zab.Message) {
 	}
 	if err := n.Peer.Step(m2); err != nil && !errors.Is(err, zab.ErrUnexpectedMessage) {
 		c.fail("server %d rejects %s: %v", n.ID, m.Describe(), err)
+	}
+	c.processReady(n)
+	c.chk.checkAll()
+}
+
+// deliverLost tells server to that its connection from `from` broke.
+func (c *Cluster) deliverLost(from, to uint64) {
+	n := c.nodes[to]
+	if !n.Running {
+		return
+	}
+	c.events++
+	c.event("connection %d->%d lost", from, to)
+	if err := n.Peer.PeerLost(from); err != nil {
+		c.fail("server %d PeerLost(%d): %v", to, from, err)
 	}
 	c.processReady(n)
 	c.chk.checkAll()
