@@ -142,13 +142,17 @@ func (pc *peerConn) roundTrip(ctx context.Context, clientID string, req kmsg.Req
 	if !ok {
 		deadline = time.Now().Add(controllerSocketTimeout)
 	}
-	pc.nc.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { pc.nc.SetDeadline(time.Now()) })
+	nc := pc.nc
+	nc.SetDeadline(deadline)
+	// The callback may run after this call has returned and the caller
+	// has closed the connection (pc.nc is nil then): it uses its own copy,
+	// and a deadline on a closed connection is harmless.
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Now()) })
 	defer stop()
 
 	pc.corr++
 	pc.wbuf = appendRequest(pc.wbuf[:0], pc.corr, clientID, req)
-	if _, err := pc.nc.Write(pc.wbuf); err != nil {
+	if _, err := nc.Write(pc.wbuf); err != nil {
 		return nil, err
 	}
 	frame, err := readFrame(pc.br, pc.rbuf, maxResponseBytes)
