@@ -233,7 +233,7 @@ func TestSyncAfterPriorProposals(t *testing.T) {
 	var synced []uint64
 	p := n.peers[f]
 	rd := p.Ready()
-	n.queue = append(n.queue, rd.Messages...)
+	n.queue = append(n.queue, slices.Concat(rd.Early, rd.Messages)...)
 	p.Advance(rd)
 	for len(n.queue) > 0 {
 		m := n.queue[0]
@@ -249,7 +249,7 @@ func TestSyncAfterPriorProposals(t *testing.T) {
 				synced = append(synced, rd.Synced...)
 			}
 			n.applied[m.To] = append(n.applied[m.To], rd.Committed...)
-			n.queue = append(n.queue, rd.Messages...)
+			n.queue = append(n.queue, slices.Concat(rd.Early, rd.Messages)...)
 			n.peers[m.To].Advance(rd)
 		}
 	}
@@ -310,4 +310,59 @@ func TestPeerLost(t *testing.T) {
 			t.Fatalf("leader kept leading alone: %v", st)
 		}
 	}
+}
+
+// An established leader's proposals go out early (before its own fsync);
+// a follower's ACK never does, and nothing to a learner overtakes a held
+// back message to it.
+func TestEarlyMessages(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	p := n.peers[l]
+	z, err := p.Propose([]byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := p.Ready()
+	if len(rd.Early) != 2 || len(rd.Messages) != 0 {
+		t.Fatalf("leader: early %v, late %v; want both PROPOSALs early", rd.Early, rd.Messages)
+	}
+	for _, m := range rd.Early {
+		if m.Type != Proposal || m.Zxid != z {
+			t.Fatalf("early %s", m.Describe())
+		}
+	}
+	p.Advance(rd)
+	f := n.peers[rd.Early[0].To]
+	if err := f.Step(rd.Early[0]); err != nil {
+		t.Fatal(err)
+	}
+	frd := f.Ready()
+	if len(frd.Early) != 0 || len(frd.Messages) != 1 || frd.Messages[0].Type != Ack {
+		t.Fatalf("follower: early %v, late %v; the ACK must wait for the fsync", frd.Early, frd.Messages)
+	}
+	f.Advance(frd)
+
+	msgs := []Message{
+		{Type: Proposal, To: 2, Zxid: 1},
+		{Type: Diff, To: 3, Zxid: 1},
+		{Type: Proposal, To: 3, Zxid: 2},
+		{Type: Commit, To: 2, Zxid: 1},
+		{Type: UpToDate, To: 2, Zxid: 1},
+		{Type: Proposal, To: 2, Zxid: 3},
+		{Type: Inform, To: 4, Zxid: 1},
+	}
+	early, late := splitEarly(msgs)
+	want := func(got []Message, idx ...int) {
+		t.Helper()
+		var w []Message
+		for _, i := range idx {
+			w = append(w, msgs[i])
+		}
+		if !slices.EqualFunc(got, w, func(a, b Message) bool { return a.Type == b.Type && a.To == b.To && a.Zxid == b.Zxid }) {
+			t.Errorf("got %v, want %v", got, w)
+		}
+	}
+	want(early, 0, 3, 6)
+	want(late, 1, 2, 4, 5)
 }

@@ -100,7 +100,7 @@ func (n *testNet) drain(id uint64) {
 		if rd.HardState != nil {
 			n.hs[id] = *rd.HardState
 		}
-		for _, m := range rd.Messages {
+		for _, m := range slices.Concat(rd.Early, rd.Messages) {
 			n.sent = append(n.sent, m)
 			if !n.down[m.To] && (n.drop == nil || !n.drop(m)) {
 				n.queue = append(n.queue, m)

@@ -12,6 +12,7 @@
 //		// on a tick: p.Tick(); on a message: p.Step(m); on a txn: p.Propose(txn)
 //		if !p.HasReady() { continue }
 //		rd := p.Ready()
+//		send(rd.Early)            // may overlap the persisting below
 //		persist(rd.Snapshot, rd.Truncate, rd.Entries, rd.HardState) // one sync
 //		send(rd.Messages)         // fill Snap data from the state machine first
 //		restore(rd.Snapshot); apply(rd.Committed); answer(rd.Synced); prepare(rd.Requests)
@@ -22,7 +23,9 @@
 // durable, which is how the durability rules hold: an ACKEPOCH travels in
 // the Ready that persists acceptedEpoch, the NEWLEADER ACK in the one that
 // persists currentEpoch after the synced history, a proposal's ACK in the
-// one that appends the txn.
+// one that appends the txn. Early messages are the exception that does not
+// promise durability: an established leader's proposals and commits, sent
+// while its own log write runs (its own ACK still waits for Advance).
 package zab
 
 import (

@@ -33,6 +33,17 @@ type Ready struct {
 	// Entries are appended after the truncation, zxids increasing.
 	Entries []Entry
 
+	// Early messages may go out before the persistence above (and must go
+	// out before Messages): an established leader's PROPOSALs, COMMITs,
+	// INFORMs and PINGs, as ZooKeeper's leader sends a proposal to its
+	// followers while its own log write is under way. None of them depends
+	// on this Ready being durable: the leader counts its own ACK only after
+	// Advance, and what it commits is already durable on a quorum. Each
+	// learner's early messages precede, in the peer's order, everything
+	// else this Ready sends it, so sending Early then Messages keeps every
+	// link in order.
+	Early []Message
+
 	// Messages go out after the persistence above. A Snap message has empty
 	// Data: the shell fills it with its state machine's snapshot, which is
 	// at exactly the message's Zxid at send time (the last zxid handed out
@@ -106,6 +117,9 @@ func (p *Peer) Ready() Ready {
 		Synced:   q.synced,
 		Requests: q.requests,
 	}
+	if p.state == Leading && !q.hsChanged && q.snapshot == nil && q.truncate == nil {
+		rd.Early, rd.Messages = splitEarly(q.msgs)
+	}
 	if q.softChanged {
 		rd.SoftState = &SoftState{State: p.state, Leader: p.leader, Serving: p.serving}
 	}
@@ -125,6 +139,28 @@ func (p *Peer) Ready() Ready {
 	p.pend = pending{}
 	p.outstanding = true
 	return rd
+}
+
+// splitEarly moves to early the messages an established leader may send
+// before persisting: those of the early kinds that no message held back
+// precedes on the same link.
+func splitEarly(msgs []Message) (early, late []Message) {
+	var held map[uint64]bool // destinations with a message held back
+	for _, m := range msgs {
+		switch {
+		case held[m.To]:
+		case m.Type == Proposal || m.Type == Commit || m.Type == Inform || m.Type == Ping:
+			early = append(early, m)
+			continue
+		default:
+			if held == nil {
+				held = map[uint64]bool{}
+			}
+			held[m.To] = true
+		}
+		late = append(late, m)
+	}
+	return early, late
 }
 
 // Advance tells the peer the shell has persisted, sent and applied rd.

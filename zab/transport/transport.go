@@ -34,7 +34,7 @@
 //	t, err := transport.New(cfg)
 //	err = t.Start()
 //	go func() { for m := range t.Receive() { stepCh <- m } }() // closed by Close
-//	... for each Ready: persist, then for _, m := range rd.Messages { t.Send(m) }
+//	... for each Ready: send rd.Early, persist, then for _, m := range rd.Messages { t.Send(m) }
 //	t.Close()
 package transport
 

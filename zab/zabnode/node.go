@@ -363,6 +363,12 @@ func (n *Node) drain() (err error) {
 // handle persists, sends and applies one Ready, in the order zab.Ready
 // prescribes.
 func (n *Node) handle(rd zab.Ready) error {
+	// A leader's proposals reach the followers while its own fsync runs,
+	// so theirs overlap it: a write waits for the slower of the two, not
+	// their sum.
+	for _, m := range rd.Early {
+		n.cfg.Transport.Send(m)
+	}
 	if err := n.persist(rd); err != nil {
 		return err
 	}

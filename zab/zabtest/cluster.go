@@ -300,7 +300,7 @@ func (c *Cluster) send(m zab.Message) {
 }
 
 // processReady runs the shell loop for n until the peer has nothing more:
-// persist (one fsync), send, install and apply, Advance.
+// send early messages, persist (one fsync), send, install and apply, Advance.
 func (c *Cluster) processReady(n *Node) {
 	for i := 0; n.Running && n.busy == nil && n.Peer.HasReady(); i++ {
 		if i > 1000 {
@@ -308,6 +308,11 @@ func (c *Cluster) processReady(n *Node) {
 			return
 		}
 		rd := n.Peer.Ready()
+		// Early messages leave as the fsync starts; a slow disk or a crash
+		// before it completes lets them arrive at learners first.
+		for _, m := range rd.Early {
+			c.send(m)
+		}
 		if c.SlowDiskRate > 0 && c.rand.Float64() < c.SlowDiskRate {
 			n.busy = &rd
 			n.busyUntil = c.Now + 1 + int64(c.rand.Intn(3))
