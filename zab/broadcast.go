@@ -186,10 +186,10 @@ func (p *Peer) tickLeader() {
 		switch {
 		case h.stage < stageSynced && p.ticks-h.since > int64(p.cfg.InitLimitTicks):
 			p.logEvent("dropping learner %d: stage %s not done within initLimit", id, h.stage)
-			delete(l.learners, id)
+			l.dropLearner(id)
 		case p.ticks-h.lastHeard > int64(p.cfg.SyncLimitTicks):
 			p.logEvent("dropping learner %d: silent for syncLimit", id)
-			delete(l.learners, id)
+			l.dropLearner(id)
 		case !h.observer && h.stage >= stageSynced:
 			heard++
 		}

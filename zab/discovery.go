@@ -49,7 +49,8 @@ type leader struct {
 	established  bool
 	phaseStart   int64
 	historyZxid  int64 // last zxid when currentEpoch was set: the history this epoch starts from
-	learners     map[uint64]*learnerHandler
+	learners     map[uint64]*learnerHandler // change through addLearner and dropLearner
+	ids          []uint64                   // learners' ids in order; nil when to be rebuilt
 	syncs        []pendingSync
 	heartbeatIn  int
 }
@@ -71,13 +72,29 @@ func (p *Peer) becomeLeader() {
 }
 
 // handlerIDs returns the learners' ids in order, for deterministic output.
+// It is called for every proposal, so the order is kept until the set
+// changes. The caller must not modify the slice; it stays valid (and
+// unchanged) when learners are added or dropped while it is ranged over.
 func (l *leader) handlerIDs() []uint64 {
-	ids := make([]uint64, 0, len(l.learners))
-	for id := range l.learners {
-		ids = append(ids, id)
+	if l.ids == nil {
+		ids := make([]uint64, 0, len(l.learners))
+		for id := range l.learners {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		l.ids = ids
 	}
-	slices.Sort(ids)
-	return ids
+	return l.ids
+}
+
+func (l *leader) addLearner(h *learnerHandler) {
+	l.learners[h.id] = h
+	l.ids = nil
+}
+
+func (l *leader) dropLearner(id uint64) {
+	delete(l.learners, id)
+	l.ids = nil
 }
 
 // votersAtLeast counts voters (the leader included) whose handler reached s.
@@ -157,7 +174,7 @@ func (p *Peer) stepLearnerInfo(m Message) error {
 		id: m.From, observer: observer, stage: stageInfo, acceptedEpoch: m.Epoch,
 		since: p.ticks, lastHeard: p.ticks,
 	}
-	l.learners[m.From] = h
+	l.addLearner(h)
 	p.maxSeenEpoch = max(p.maxSeenEpoch, m.Epoch)
 	if l.epochDecided {
 		if m.Epoch > l.newEpoch {
@@ -189,7 +206,7 @@ func (p *Peer) stepAckEpoch(m Message, h *learnerHandler) error {
 			p.becomeLooking("learner " + itoa(m.From) + " is ahead of the leader: " + m.Describe())
 			return nil
 		}
-		delete(l.learners, h.id)
+		l.dropLearner(h.id)
 		return p.unexpected(m, "learner ahead of an established leader")
 	}
 	h.stage = stageEpoch

@@ -354,7 +354,7 @@ func (p *Peer) PeerLost(id uint64) error {
 	case p.state == Leading:
 		if _, ok := p.ld.learners[id]; ok {
 			p.logEvent("dropping learner %d: connection lost", id)
-			delete(p.ld.learners, id)
+			p.ld.dropLearner(id)
 		}
 	}
 	return nil

@@ -1,6 +1,9 @@
 package zab
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Ready is a batch of work for the shell. Persist it with one sync, in this
 // order: Snapshot, Truncate, Entries, HardState. Then send Messages, then
@@ -145,18 +148,16 @@ func (p *Peer) Ready() Ready {
 // before persisting: those of the early kinds that no message held back
 // precedes on the same link.
 func splitEarly(msgs []Message) (early, late []Message) {
-	var held map[uint64]bool // destinations with a message held back
+	var held []uint64 // destinations with a message held back (a few)
+	early = make([]Message, 0, len(msgs))
 	for _, m := range msgs {
 		switch {
-		case held[m.To]:
+		case slices.Contains(held, m.To):
 		case m.Type == Proposal || m.Type == Commit || m.Type == Inform || m.Type == Ping:
 			early = append(early, m)
 			continue
 		default:
-			if held == nil {
-				held = map[uint64]bool{}
-			}
-			held[m.To] = true
+			held = append(held, m.To)
 		}
 		late = append(late, m)
 	}

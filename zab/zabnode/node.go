@@ -70,6 +70,7 @@ type Config struct {
 type Node struct {
 	cfg   Config
 	peer  *zab.Peer
+	slog  *storageLog // the peer's view of Storage, with its in-memory tail
 	log   zerolog.Logger
 	calls chan func()
 	stop  chan struct{}
@@ -98,7 +99,8 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	pc := cfg.Peer
-	pc.Log = storageLog{st}
+	slog := newStorageLog(st)
+	pc.Log = slog
 	pc.HardState = zab.HardState{AcceptedEpoch: hs.AcceptedEpoch, CurrentEpoch: hs.CurrentEpoch}
 	pc.Applied = applied
 	pc.Rand = rand.New(rand.NewSource(cfg.Seed))
@@ -109,7 +111,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg: cfg, peer: peer, log: logger,
+		cfg: cfg, peer: peer, log: logger, slog: slog,
 		calls: make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	n.status = peer.Status()
@@ -427,11 +429,13 @@ func (n *Node) persist(rd zab.Ready) error {
 		if err := st.PurgeBefore(s.Zxid + 1); err != nil {
 			return fmt.Errorf("purge before snapshot %#x: %w", s.Zxid, err)
 		}
+		n.slog.resetTail()
 	}
 	if rd.Truncate != nil {
 		if err := st.TruncateAfter(*rd.Truncate); err != nil {
 			return fmt.Errorf("truncate after %#x: %w", *rd.Truncate, err)
 		}
+		n.slog.truncateTail(*rd.Truncate)
 	}
 	var hs *storage.HardState
 	if rd.HardState != nil {
@@ -443,5 +447,6 @@ func (n *Node) persist(rd zab.Ready) error {
 	if err := st.Append(toStorageEntries(rd.Entries), hs, true); err != nil {
 		return fmt.Errorf("append %d entries: %w", len(rd.Entries), err)
 	}
+	n.slog.appended(rd.Entries)
 	return nil
 }
