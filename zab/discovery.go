@@ -48,7 +48,7 @@ type leader struct {
 	epochAcked   bool
 	established  bool
 	phaseStart   int64
-	historyZxid  int64 // last zxid when currentEpoch was set: the history this epoch starts from
+	historyZxid  int64                      // last zxid when currentEpoch was set: the history this epoch starts from
 	learners     map[uint64]*learnerHandler // change through addLearner and dropLearner
 	ids          []uint64                   // learners' ids in order; nil when to be rebuilt
 	syncs        []pendingSync
