@@ -12,6 +12,7 @@ import (
 
 	"github.com/zabkafka/zabkafka/broker/zkmeta"
 	"github.com/zabkafka/zabkafka/internal/testlog"
+	"github.com/zabkafka/zabkafka/internal/testwait"
 	"github.com/zabkafka/zabkafka/zkserver/zkservertest"
 )
 
@@ -111,13 +112,7 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, d, what, cond)
 }
 
 // createTopic creates a topic through the admin API and waits for leaders.

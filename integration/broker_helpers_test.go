@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zabkafka/zabkafka/integration/harness"
+	"github.com/zabkafka/zabkafka/internal/testwait"
 )
 
 // brokerCluster is a zkd process and brokerd processes using it.
@@ -98,16 +99,10 @@ func timeoutCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// pollUntil polls cond every 50 ms until it holds or d passes.
+// pollUntil polls cond until it holds or d passes.
 func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.For(t, d, what, cond)
 }
 
 // createTopicAndWait creates a topic with replication factor 1 and waits

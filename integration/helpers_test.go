@@ -10,6 +10,7 @@ import (
 
 	"github.com/zabkafka/zabkafka/integration/harness"
 	"github.com/zabkafka/zabkafka/integration/zkproto"
+	"github.com/zabkafka/zabkafka/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -105,13 +106,7 @@ func waitEvent(t *testing.T, ch <-chan zk.Event) zk.Event {
 // eventually polls cond until it holds or 10 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, what, cond)
 }
 
 func wantErr(t *testing.T, got, want error) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zabkafka/zabkafka/broker/zkmeta"
 	"github.com/zabkafka/zabkafka/internal/testlog"
+	"github.com/zabkafka/zabkafka/internal/testwait"
 	"github.com/zabkafka/zabkafka/zkserver"
 	"github.com/zabkafka/zabkafka/zkserver/zkservertest"
 )
@@ -85,13 +86,7 @@ func newMeta(t *testing.T, conn *zk.Conn) *zkmeta.Client {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, waitTimeout, what, cond)
 }
 
 // cluster is one test: a zkd, an admin session and the brokers.

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zabkafka/zabkafka/internal/testlog"
+	"github.com/zabkafka/zabkafka/internal/testwait"
 	"github.com/zabkafka/zabkafka/zab"
 )
 
@@ -54,13 +55,7 @@ func (l *logBuffer) lines(want map[string]any) []map[string]any {
 // condition is the synchronisation; no test sleeps for a fixed time.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testwait.For(t, timeout, what, cond)
 }
 
 type testNode struct {
