@@ -40,6 +40,20 @@ func TestBrokerFailureAndReturn(t *testing.T) {
 	cl.createTopic("f", map[int32][]int32{0: {2, 3, 4}, 1: {3, 4, 2}})
 	cl.waitState("f", 0, "online", stateIs(2, 0, 2, 3, 4))
 	cl.waitState("f", 1, "online", stateIs(3, 0, 3, 4, 2))
+	// The states are written before the controller tells the brokers, so
+	// wait until what the creation sends broker 2 has arrived (its
+	// UpdateMetadata follows its LeaderAndIsr on the one queue to it): a
+	// late creation request is not a request to a broker known dead.
+	waitFor(t, "the new topic's UpdateMetadata at broker 2", func() bool {
+		for _, r := range requestsTo[*kmsg.UpdateMetadataRequest](cl.net, 2) {
+			_, _, ok0 := umPartition(r, "f", 0)
+			_, _, ok1 := umPartition(r, "f", 1)
+			if ok0 && ok1 {
+				return true
+			}
+		}
+		return false
+	})
 
 	// Broker 2 dies: f-0's leader moves to the next live ISR member in
 	// assignment order and both ISRs lose broker 2, each with one leader
