@@ -12,6 +12,30 @@ import (
 	"github.com/zabkafka/zabkafka/broker/zkmeta"
 )
 
+// waitTopicAnnounced waits until broker to has received an UpdateMetadata
+// naming all the topic's partitions. Partition states are written before
+// the controller tells the brokers, and a broker's UpdateMetadata follows its
+// LeaderAndIsr on the one queue to it, so after this nothing the topic's
+// creation sent broker to is still on its way: a test can mark the network
+// and then count what later events send.
+func (cl *cluster) waitTopicAnnounced(to int32, topic string, partitions int32) {
+	cl.t.Helper()
+	waitFor(cl.t, fmt.Sprintf("UpdateMetadata with %s at broker %d", topic, to), func() bool {
+		for _, r := range requestsTo[*kmsg.UpdateMetadataRequest](cl.net, to) {
+			all := true
+			for p := range partitions {
+				if _, _, ok := umPartition(r, topic, p); !ok {
+					all = false
+				}
+			}
+			if all {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // waitLeaderAndIsr waits for a LeaderAndIsr to broker to after mark whose
 // state of topic-p satisfies cond.
 func (cl *cluster) waitLeaderAndIsr(mark int, to int32, topic string, p int32, what string,
@@ -40,20 +64,8 @@ func TestBrokerFailureAndReturn(t *testing.T) {
 	cl.createTopic("f", map[int32][]int32{0: {2, 3, 4}, 1: {3, 4, 2}})
 	cl.waitState("f", 0, "online", stateIs(2, 0, 2, 3, 4))
 	cl.waitState("f", 1, "online", stateIs(3, 0, 3, 4, 2))
-	// The states are written before the controller tells the brokers, so
-	// wait until what the creation sends broker 2 has arrived (its
-	// UpdateMetadata follows its LeaderAndIsr on the one queue to it): a
-	// late creation request is not a request to a broker known dead.
-	waitFor(t, "the new topic's UpdateMetadata at broker 2", func() bool {
-		for _, r := range requestsTo[*kmsg.UpdateMetadataRequest](cl.net, 2) {
-			_, _, ok0 := umPartition(r, "f", 0)
-			_, _, ok1 := umPartition(r, "f", 1)
-			if ok0 && ok1 {
-				return true
-			}
-		}
-		return false
-	})
+	// A late creation request is not a request to a broker known dead.
+	cl.waitTopicAnnounced(2, "f", 2)
 
 	// Broker 2 dies: f-0's leader moves to the next live ISR member in
 	// assignment order and both ISRs lose broker 2, each with one leader
@@ -131,6 +143,7 @@ func TestBrokerBounce(t *testing.T) {
 	cl, ctrl := startCluster(t, 1, 2, 3)
 	cl.createTopic("b", map[int32][]int32{0: {2, 3}})
 	cl.waitState("b", 0, "online", stateIs(2, 0, 2, 3))
+	cl.waitTopicAnnounced(2, "b", 1) // no old-epoch creation request is left to arrive late
 	oldEpoch := cl.brokers[2].epoch
 
 	resume := ctrl.pause()
