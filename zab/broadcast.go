@@ -67,12 +67,13 @@ func (p *Peer) maybeCommit() {
 	if l == nil || !l.established {
 		return
 	}
-	acks := []int64{p.durableZxid}
+	acks := append(l.acks[:0], p.durableZxid) // runs per ACK: reuse the array
 	for _, h := range l.learners {
 		if !h.observer && h.stage >= stageSynced {
 			acks = append(acks, h.acked)
 		}
 	}
+	l.acks = acks
 	q := p.quorum()
 	if len(acks) < q {
 		return

@@ -366,3 +366,78 @@ func TestEarlyMessages(t *testing.T) {
 	want(early, 0, 3, 6)
 	want(late, 1, 2, 4, 5)
 }
+
+// Within one Ready a follower acknowledges a run of proposals with one ACK
+// (through the last) and the leader commits a run of ACKs with one COMMIT
+// per follower; a message of another kind in between keeps them apart.
+func TestAcksAndCommitsCoalesce(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	lp := n.peers[l]
+	var zs []int64
+	for _, d := range []string{"a", "b", "c"} {
+		z, err := lp.Propose([]byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zs = append(zs, z)
+	}
+	rd := lp.Ready()
+	lp.Advance(rd)
+	var f uint64
+	for _, id := range ids(1, 2, 3) {
+		if id != l {
+			f = id
+			break
+		}
+	}
+	fp := n.peers[f]
+	for _, m := range slices.Concat(rd.Early, rd.Messages) {
+		if m.To == f {
+			if err := fp.Step(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	frd := fp.Ready()
+	if len(frd.Entries) != 3 || len(frd.Messages) != 1 || frd.Messages[0].Type != Ack || frd.Messages[0].Zxid != zs[2] {
+		t.Fatalf("follower: %d entries, messages %v; want one ACK through %#x", len(frd.Entries), frd.Messages, zs[2])
+	}
+	fp.Advance(frd)
+
+	// The leader gets one ACK per proposal (as an older follower would
+	// send them): one COMMIT through the last goes to each follower.
+	for _, z := range zs {
+		if err := lp.Step(Message{Type: Ack, From: f, To: l, Epoch: frd.Messages[0].Epoch, Zxid: z}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lrd := lp.Ready()
+	commits := map[uint64][]int64{}
+	for _, m := range slices.Concat(lrd.Early, lrd.Messages) {
+		if m.Type == Commit {
+			commits[m.To] = append(commits[m.To], m.Zxid)
+		}
+	}
+	if len(commits) != 2 {
+		t.Fatalf("commits to %d followers, want 2: %v", len(commits), commits)
+	}
+	for to, c := range commits {
+		if !slices.Equal(c, []int64{zs[2]}) {
+			t.Errorf("COMMITs to %d: %#x, want one through %#x", to, c, zs[2])
+		}
+	}
+	lp.Advance(lrd)
+
+	// Not across another message on the link.
+	p := &Peer{id: 9}
+	p.send(Message{Type: Commit, To: 2, Epoch: 1, Zxid: 1})
+	p.send(Message{Type: Proposal, To: 2, Epoch: 1, Zxid: 2})
+	p.send(Message{Type: Commit, To: 2, Epoch: 1, Zxid: 2})
+	p.send(Message{Type: Commit, To: 3, Epoch: 1, Zxid: 2})
+	p.send(Message{Type: Ack, To: 4, Epoch: 1, Zxid: MakeZxid(1, 0)}) // NEWLEADER ack
+	p.send(Message{Type: Ack, To: 4, Epoch: 1, Zxid: MakeZxid(1, 1)})
+	if got := len(p.pend.msgs); got != 6 {
+		t.Fatalf("%d messages pending, want all 6 (none of them may fold): %v", got, p.pend.msgs)
+	}
+}

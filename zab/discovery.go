@@ -52,6 +52,7 @@ type leader struct {
 	learners     map[uint64]*learnerHandler // change through addLearner and dropLearner
 	ids          []uint64                   // learners' ids in order; nil when to be rebuilt
 	syncs        []pendingSync
+	acks         []int64 // maybeCommit's scratch
 	heartbeatIn  int
 }
 

@@ -399,7 +399,43 @@ func (p *Peer) Sync(ref uint64) error {
 
 func (p *Peer) send(m Message) {
 	m.From = p.id
-	p.pend.msgs = append(p.pend.msgs, m)
+	q := &p.pend
+	for k := range q.lastTo {
+		d := &q.lastTo[k]
+		if d.to != m.To {
+			continue
+		}
+		if prev := &q.msgs[d.i]; coalesces(prev, m) {
+			prev.Zxid = max(prev.Zxid, m.Zxid)
+			return
+		}
+		d.i = len(q.msgs)
+		q.msgs = append(q.msgs, m)
+		return
+	}
+	q.lastTo = append(q.lastTo, destIndex{to: m.To, i: len(q.msgs)})
+	q.msgs = append(q.msgs, m)
+}
+
+// coalesces reports whether m can be folded into prev, the newest pending
+// message on the same link: both are ACKs of proposals (a follower logs in
+// order, and the leader takes an ACK as "logged through Zxid") or both are
+// COMMITs ("committed through Zxid") of one epoch. Nothing else was queued
+// on the link between them, so the link carries the same information in the
+// same order, in one message instead of one per txn: a batch of n proposals
+// costs a follower one ACK and the leader one COMMIT per follower, not n.
+// The NEWLEADER ACK (counter 0) is never folded.
+func coalesces(prev *Message, m Message) bool {
+	if prev.Type != m.Type || prev.Epoch != m.Epoch {
+		return false
+	}
+	switch m.Type {
+	case Commit:
+		return true
+	case Ack:
+		return ZxidCounter(prev.Zxid) != 0 && ZxidCounter(m.Zxid) != 0
+	}
+	return false
 }
 
 // becomeLooking drops any leader or learner role and starts an election.

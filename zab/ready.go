@@ -95,8 +95,14 @@ type pending struct {
 	truncate    *int64
 	entries     []Entry
 	msgs        []Message
+	lastTo      []destIndex // per destination, the index in msgs of its newest message
 	synced      []uint64
 	requests    []ForwardedRequest
+}
+
+type destIndex struct {
+	to uint64
+	i  int
 }
 
 // HasReady reports whether Ready has something to hand out.
