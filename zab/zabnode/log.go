@@ -1,6 +1,9 @@
 package zabnode
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/zabkafka/zabkafka/storage"
 	"github.com/zabkafka/zabkafka/zab"
 )
@@ -45,15 +48,10 @@ func (l *storageLog) SnapshotZxid() int64 {
 // Entries serves (after, through] from the tail when the tail covers all of
 // it: no durable entry above after can be older than the tail's first.
 func (l *storageLog) Entries(after, through int64) ([]zab.Entry, error) {
-	if n := len(l.tail); n > 0 && after >= l.tail[0].Zxid-1 {
-		var out []zab.Entry
-		for _, e := range l.tail[l.index(after):] {
-			if e.Zxid > through {
-				break
-			}
-			out = append(out, e)
-		}
-		return out, nil
+	if len(l.tail) > 0 && after >= l.tail[0].Zxid-1 {
+		i := l.index(after)
+		j := max(i, l.index(through))         // an empty range when through <= after
+		return slices.Clone(l.tail[i:j]), nil // a copy: the peer appends to what it gets
 	}
 	var out []zab.Entry
 	err := l.st.Entries(after+1, through, func(e storage.Entry) error {
@@ -63,18 +61,10 @@ func (l *storageLog) Entries(after, through int64) ([]zab.Entry, error) {
 	return out, err
 }
 
-// index is the position of the first tail entry with zxid > after.
-func (l *storageLog) index(after int64) int {
-	lo, hi := 0, len(l.tail)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if l.tail[m].Zxid <= after {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
+// index is the position of the first tail entry with zxid > z.
+func (l *storageLog) index(z int64) int {
+	i, _ := slices.BinarySearchFunc(l.tail, z+1, func(e zab.Entry, t int64) int { return cmp.Compare(e.Zxid, t) })
+	return i
 }
 
 // resetTail forgets the tail (a snapshot replaced the history).
