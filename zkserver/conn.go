@@ -122,7 +122,13 @@ func (c *conn) authIDs() []jute.ID { return *c.auth.Load() }
 // close closes the connection once; the reason is logged.
 func (c *conn) close(reason string) {
 	c.closeOnce.Do(func() {
-		c.log.Debug().Str("reason", reason).Str("session", hex(c.session.Load())).Msg("closing connection")
+		// Connections without a session (four letter words, failed handshakes) are at trace
+		// level: monitoring polls would otherwise flood a debug log.
+		lvl := c.log.Debug()
+		if c.session.Load() == 0 {
+			lvl = c.log.Trace()
+		}
+		lvl.Str("reason", reason).Str("session", hex(c.session.Load())).Msg("closing connection")
 		close(c.closed)
 		c.nc.Close()
 	})

@@ -63,15 +63,26 @@ func StartTestEnsemble(t testing.TB, kind ServerKind, cfg EnsembleConfig) *Ensem
 	return e
 }
 
+// ensembleFailLogLines is how much of each member's log a failed ensemble test prints: more
+// than failLogLines, because a member's view of an election spans several peers' messages.
+const ensembleFailLogLines = 80
+
 // CloseOnCleanup closes e when the test ends, as StartTestEnsemble does.
 func CloseOnCleanup(t testing.TB, e *Ensemble) {
 	t.Helper()
 	t.Cleanup(func() {
+		// The tails are taken before the members stop, so that they show the failure rather
+		// than the shutdown.
+		var tails string
+		if t.Failed() {
+			tails = e.LogTails(ensembleFailLogLines)
+		}
 		if err := e.Close(); err != nil {
 			t.Errorf("close ensemble: %v", err)
+			tails = e.LogTails(ensembleFailLogLines)
 		}
-		if t.Failed() {
-			t.Logf("%s ensemble logs:\n%s", e.Kind.Name, e.LogTails(failLogLines))
+		if tails != "" {
+			t.Logf("%s ensemble logs:\n%s", e.Kind.Name, tails)
 		}
 	})
 }

@@ -225,10 +225,15 @@ func (k *kv) Commit(ops []storage.Op, sync bool) error {
 	return txn.Commit()
 }
 
-// MaxBatch reports badger's own txn limits; it refuses a txn whose count or
-// size reaches them.
+// MaxBatch reports badger's own txn limits less what its commit adds: it
+// refuses a txn whose count or size reaches them, and Commit appends one
+// entry of its own, the txn's finish marker (key "!badger!txn" with the
+// commit timestamp, some 40 bytes), before that check. Without the marker's
+// room a purge of a long log failed with ErrTxnTooBig on its first full batch.
 func (k *kv) MaxBatch() (int, int64) {
-	return int(k.db.MaxBatchCount() - 1), k.db.MaxBatchSize() - 1
+	const marker = 1
+	const markerBytes = 64
+	return int(k.db.MaxBatchCount() - 1 - marker), k.db.MaxBatchSize() - 1 - markerBytes
 }
 
 func (k *kv) Get(key []byte) ([]byte, error) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/skl"
 
 	"github.com/zabkafka/zabkafka/storage"
 	"github.com/zabkafka/zabkafka/storage/badgerstore"
@@ -355,5 +356,48 @@ func TestValueLogGC(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLogLongerThanABatch appends, truncates and purges more entries than one badger txn
+// holds, so each goes through several full batches: a full batch must leave room for the
+// marker entry badger's commit adds (a purge after a SNAP sync of a long log failed with
+// ErrTxnTooBig in an ensemble soak).
+func TestLogLongerThanABatch(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), storagetest.ServerID)
+	defer s.Close()
+	perTxn := (15 * testOptions.MemTableSize / 100) / int64(skl.MaxNodeSize) // badger's maxBatchCount
+	n := 3*perTxn + 7
+	const epoch = int64(1) << 32
+	es := make([]storage.Entry, n)
+	for i := range es {
+		es[i] = storage.Entry{Zxid: epoch | int64(i+1), Data: []byte("txn")}
+	}
+	if err := s.Append(es, nil, true); err != nil {
+		t.Fatalf("append %d entries: %v", n, err)
+	}
+	keep := n - perTxn - 3
+	if err := s.TruncateAfter(epoch | keep); err != nil {
+		t.Fatalf("truncate after %d of %d entries: %v", keep, n, err)
+	}
+	if last := s.LastZxid(); last != epoch|keep {
+		t.Fatalf("after truncation the last zxid is %#x, want %#x", last, epoch|keep)
+	}
+	snap := epoch | (keep - 2)
+	if _, err := s.SaveSnapshot(snap, strings.NewReader("tree")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PurgeBefore(snap + 1); err != nil {
+		t.Fatalf("purge %d entries: %v", keep-2, err)
+	}
+	if first := s.FirstZxid(); first != snap+1 {
+		t.Fatalf("after the purge the first zxid is %#x, want %#x", first, snap+1)
+	}
+	var got int64
+	if err := s.Entries(0, epoch|n, func(storage.Entry) error { got++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got != 2 {
+		t.Fatalf("%d entries left, want 2", got)
 	}
 }
