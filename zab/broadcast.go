@@ -188,7 +188,11 @@ func (p *Peer) tickLeader() {
 		case h.stage < stageSynced && p.ticks-h.since > int64(p.cfg.InitLimitTicks):
 			p.logEvent("dropping learner %d: stage %s not done within initLimit", id, h.stage)
 			l.dropLearner(id)
-		case p.ticks-h.lastHeard > int64(p.cfg.SyncLimitTicks):
+		case h.stage >= stageSynced && p.ticks-h.lastHeard > int64(p.cfg.SyncLimitTicks):
+			// Until its NEWLEADER ACK a learner has initLimit, as
+			// ZooKeeper's LearnerHandler reads with an initLimit timeout
+			// during sync: installing a SNAP of a big tree may keep it
+			// silent for longer than syncLimit.
 			p.logEvent("dropping learner %d: silent for syncLimit", id)
 			l.dropLearner(id)
 		case !h.observer && h.stage >= stageSynced:

@@ -101,3 +101,77 @@ func TestTruncOnRejoin(t *testing.T) {
 		t.Fatalf("server 3 hard state %+v, want epoch 3", got)
 	}
 }
+
+// A learner that is slow to install its sync (a SNAP of a big tree) stays
+// silent for longer than syncLimit. Until its NEWLEADER ACK only initLimit
+// applies, as in ZooKeeper's LearnerHandler; it was dropped at syncLimit,
+// and under load that cascaded through the followers one after another.
+func TestSlowSyncGetsInitLimit(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	f := ids(1, 2, 3)[0]
+	if f == l {
+		f = 2
+	}
+	// f restarts: a new peer on its durable log and hard state.
+	p, err := NewPeer(testConfig(f, ids(1, 2, 3), nil, n.logs[f], n.hs[f]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.peers[f] = p
+	n.drain(f)
+	// f's messages wait (not lost) once its sync has begun: it is busy
+	// installing what the leader sent.
+	var held []Message
+	n.drop = func(m Message) bool {
+		if m.From != f || stageAtLeader(n.peers[l], f) != "syncing" {
+			return false
+		}
+		held = append(held, m)
+		return true
+	}
+	if !n.runUntil(100, func() bool { return stageAtLeader(n.peers[l], f) == "syncing" }) {
+		t.Fatalf("learner %d never reached the sync stage: %v", f, n.peers[l].Status())
+	}
+	cfg := testConfig(f, nil, nil, nil, HardState{})
+	silent := cfg.SyncLimitTicks + (cfg.InitLimitTicks-cfg.SyncLimitTicks)/2
+	for range silent {
+		n.tick()
+		n.deliverAll()
+	}
+	if got := stageAtLeader(n.peers[l], f); got != "syncing" {
+		t.Fatalf("after %d silent ticks (syncLimit %d, initLimit %d) the leader holds learner %d as %q, want syncing",
+			silent, cfg.SyncLimitTicks, cfg.InitLimitTicks, f, got)
+	}
+	n.drop = nil
+	n.queue = append(n.queue, held...)
+	if !n.runUntil(5, n.allServing) {
+		t.Fatalf("learner %d not serving after its held messages arrived: %v", f, n.peers[f].Status())
+	}
+	// And initLimit still bounds a sync that never ends.
+	n2 := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l = n2.mustElect()
+	p, err = NewPeer(testConfig(f, ids(1, 2, 3), nil, n2.logs[f], n2.hs[f]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2.peers[f] = p
+	n2.drain(f)
+	n2.drop = func(m Message) bool { return m.From == f && stageAtLeader(n2.peers[l], f) == "syncing" }
+	if !n2.runUntil(100, func() bool { return stageAtLeader(n2.peers[l], f) == "syncing" }) {
+		t.Fatalf("learner %d never reached the sync stage", f)
+	}
+	if !n2.runUntil(cfg.InitLimitTicks+2, func() bool { return stageAtLeader(n2.peers[l], f) == "" }) {
+		t.Fatalf("a learner silent through initLimit is still held as %q", stageAtLeader(n2.peers[l], f))
+	}
+}
+
+// stageAtLeader is the leader's stage for learner id, "" if it holds none.
+func stageAtLeader(leader *Peer, id uint64) string {
+	for _, ls := range leader.Status().Learners {
+		if ls.ID == id {
+			return ls.Stage
+		}
+	}
+	return ""
+}

@@ -75,7 +75,8 @@ type Node struct {
 	calls chan func()
 	stop  chan struct{}
 	done  chan struct{}
-	err   error // why the loop ended, set before done closes
+	err   error    // why the loop ended, set before done closes
+	work  loopWork // the current turn of the loop (its goroutine only)
 
 	statusMu sync.Mutex
 	status   zab.Status
@@ -294,6 +295,8 @@ func (n *Node) run() {
 		case id := <-lost:
 			n.peer.PeerLost(id)
 		}
+		woke := time.Now()
+		n.work = loopWork{}
 		// Take in whatever else is waiting before draining, so that a burst
 		// of proposals (or of client calls) is persisted with one sync:
 		// group commit on followers as well as on the leader.
@@ -305,6 +308,14 @@ func (n *Node) run() {
 			n.err = err
 			n.log.Error().Err(err).Msg("stopping: cannot persist or apply")
 			return
+		}
+		if d := time.Since(woke); d >= slowStep {
+			// Nothing else runs on this goroutine meanwhile: no tick, no
+			// message, no reply, so a slow step looks like a dead member
+			// to its peers. Say so, as ZooKeeper warns of a slow fsync.
+			n.log.Warn().Dur("took", d).Dur("persist", n.work.persist).Int("entries", n.work.entries).
+				Int("committed", n.work.committed).Bool("snapshot", n.work.snapshot).
+				Msg("slow step: the node took no ticks or messages meanwhile")
 		}
 	}
 }
@@ -371,9 +382,14 @@ func (n *Node) handle(rd zab.Ready) error {
 	for _, m := range rd.Early {
 		n.cfg.Transport.Send(m)
 	}
+	start := time.Now()
 	if err := n.persist(rd); err != nil {
 		return err
 	}
+	n.work.persist += time.Since(start)
+	n.work.entries += len(rd.Entries)
+	n.work.committed += len(rd.Committed)
+	n.work.snapshot = n.work.snapshot || rd.Snapshot != nil
 	for _, m := range rd.Messages {
 		if m.Type == zab.Snap && m.Data == nil {
 			zxid, data, err := n.cfg.StateMachine.Snapshot()
@@ -411,6 +427,18 @@ func (n *Node) handle(rd zab.Ready) error {
 		}
 	}
 	return nil
+}
+
+// slowStep is how long one turn of the loop (a step and the Readys it
+// made) may take before it is logged: a quarter of syncLimit in the
+// integration tests, a small fraction of any production one.
+const slowStep = 500 * time.Millisecond
+
+// loopWork is what one turn of the loop did, for the slow-step warning.
+type loopWork struct {
+	persist            time.Duration
+	entries, committed int
+	snapshot           bool
 }
 
 // persist makes a Ready's durable part durable before anything is sent:
