@@ -6,7 +6,7 @@ package harness
 // do not bind their outgoing sockets, so source ports cannot either. What does identify a
 // packet's sender is its socket's owner: each member runs with a group id of its own
 // (Config.Gid) and nftables matches it with "meta skgid". A connection is marked with its
-// originator's group id on its first packet ("ct state new ... ct mark set"), and conntrack
+// originator's group id on its first packet and on every SYN (markRule), and conntrack
 // keeps the mark for every later packet of that connection in both directions. The other end
 // of any member-to-member connection is a member's quorum or election port. So a connection
 // from a to b is cut by dropping packets marked a whose destination port (a to b) or source
@@ -94,7 +94,7 @@ func (f *netfilter) tableRules() string {
 	fmt.Fprintf(&b, "table inet %s {\n", f.table)
 	b.WriteString("\tchain output {\n\t\ttype filter hook output priority -10; policy accept;\n")
 	for _, m := range f.members {
-		fmt.Fprintf(&b, "\t\tct state new meta skgid %d ct mark set %d\n", m.Gid(), m.Gid())
+		fmt.Fprintf(&b, "\t\t%s\n", markRule(m.Gid()))
 	}
 	b.WriteString("\t\tjump cut\n\t}\n")
 	b.WriteString("\tchain cut {\n\t}\n")
@@ -103,14 +103,27 @@ func (f *netfilter) tableRules() string {
 	return b.String()
 }
 
+// markRule marks the connections that sockets of group gid open. The first packet of a
+// connection ("ct state new") is not enough: a SYN that reuses the 4-tuple of a connection
+// the other end reset less than 10 s ago is taken by conntrack as part of that connection's
+// entry (state CLOSE), which would keep the old dialer's mark. So every SYN marks its
+// connection again.
+func markRule(gid uint32) string {
+	return fmt.Sprintf("meta skgid %d ct state new ct mark set %d\n"+
+		"\t\tmeta skgid %d tcp flags & (syn | ack) == syn ct mark set %d", gid, gid, gid, gid)
+}
+
 // addOutsider makes connections from sockets of group gid come from addr (SNAT), and marks
 // them like a member's.
 func (f *netfilter) addOutsider(gid uint32, addr string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return runNft(fmt.Sprintf("insert rule inet %s output ct state new meta skgid %d ct mark set %d\n"+
-		"add rule inet %s postrouting meta skgid %d ip saddr 127.0.0.1 snat ip to %s\n",
-		f.table, gid, gid, f.table, gid, addr))
+	var b strings.Builder
+	for _, rule := range strings.Split(markRule(gid), "\n") {
+		fmt.Fprintf(&b, "insert rule inet %s output %s\n", f.table, strings.TrimSpace(rule))
+	}
+	fmt.Fprintf(&b, "add rule inet %s postrouting meta skgid %d ip saddr 127.0.0.1 snat ip to %s\n", f.table, gid, addr)
+	return runNft(b.String())
 }
 
 // cutRules replaces the cut chain's rules with drops between members of different groups.

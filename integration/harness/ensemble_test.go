@@ -153,13 +153,36 @@ func TestCutRules(t *testing.T) {
 // dialer (TestMain dispatches on envHelper).
 const envHelper = "HARNESS_NET_HELPER"
 
-// runNetHelper is "listen <port>" (echo every line back) or "dial <port>" (send a line,
-// print the reply or the error, exit).
+// runNetHelper is "listen <port>" (echo every line back), "listen-reset <port>" (echo
+// one line, then reset the connection), "dial <port>" (send a line,
+// print the reply or the error, exit), or "hold <port> <local port>": dial from that local
+// port, and for every line on stdin send a line and print the reply or the error.
 func runNetHelper(spec string) {
 	verb, port, _ := strings.Cut(spec, " ")
+	port, local, _ := strings.Cut(port, " ")
 	addr := "127.0.0.1:" + port
 	switch verb {
-	case "listen":
+	case "hold":
+		lport, _ := strconv.Atoi(local)
+		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: lport}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(0)
+		}
+		replies := bufio.NewReader(c)
+		for in := bufio.NewScanner(os.Stdin); in.Scan(); {
+			c.SetDeadline(time.Now().Add(time.Second))
+			fmt.Fprintln(c, "ping")
+			line, err := replies.ReadString('\n')
+			if err != nil {
+				fmt.Println("error:", err)
+				os.Exit(0)
+			}
+			fmt.Print("reply: ", line)
+		}
+		os.Exit(0)
+	case "listen", "listen-reset":
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			fmt.Println("listen:", err)
@@ -170,6 +193,14 @@ func runNetHelper(spec string) {
 			c, err := l.Accept()
 			if err != nil {
 				os.Exit(0)
+			}
+			if verb == "listen-reset" {
+				// Echo one line, then reset the connection from this side.
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, line)
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+				continue
 			}
 			go func() {
 				defer c.Close()
@@ -260,5 +291,99 @@ func TestNetfilterPartition(t *testing.T) {
 	}
 	if got := dial(a.Gid()); got != "reply: ping" {
 		t.Errorf("after healing, member 1 to member 2: %q", got)
+	}
+}
+
+// A connection that reuses the 4-tuple of one that the other end reset (a member killed
+// with unread data; Linux picks the ephemeral ports for one destination in a fixed
+// sequence, so the next dial to the restarted member may well use the same port) must be
+// cut like any other. Conntrack keeps the reset connection's entry for 10 s, in state
+// CLOSE, and takes the new SYN as part of it instead of a new connection, so marking only
+// "ct state new" left the new connection with the first dialer's mark: here member 3's,
+// which is on member 2's side of the partition, so member 1 kept talking to member 2.
+func TestNetfilterPartitionReusedTuple(t *testing.T) {
+	if err := PartitionsSupported(); err != nil {
+		t.Skip(err)
+	}
+	ports, err := freePorts(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := nextGidBase()
+	var members []*Member
+	for i := range 3 {
+		members = append(members, &Member{ID: i + 1, QuorumPort: ports[2*i], ElectionPort: ports[2*i+1], cfg: Config{Gid: base + uint32(i) + 1}})
+	}
+	one, two, three := members[0], members[1], members[2]
+	local := ports[6]
+	f, err := newNetfilter(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := f.close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	target := strconv.Itoa(two.QuorumPort)
+	hold := func(gid uint32) (send func() string, stop func()) {
+		cmd := helperCmd(t, gid, "hold "+target+" "+strconv.Itoa(local))
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		outPipe, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		out := bufio.NewReader(outPipe)
+		send = func() string {
+			fmt.Fprintln(in, "go")
+			line, _ := out.ReadString('\n')
+			return strings.TrimSpace(line)
+		}
+		stop = func() { in.Close(); cmd.Wait() }
+		return send, stop
+	}
+
+	listen := func(verb string) (stop func()) {
+		cmd := helperCmd(t, two.Gid(), verb+" "+target)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "listening\n" {
+			t.Fatalf("listener: %q", line)
+		}
+		return func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
+	}
+
+	// Member 3 talks to member 2, whose end resets the connection (as a killed process
+	// with unread data does).
+	stopListener := listen("listen-reset")
+	send, stop := hold(three.Gid())
+	if got := send(); got != "reply: ping" {
+		t.Fatalf("member 3 to member 2: %q", got)
+	}
+	stop()
+	stopListener()
+	// Member 2 comes back; member 1 dials it from the same local port.
+	defer listen("listen")()
+	send, stop = hold(one.Gid())
+	defer stop()
+	if got := send(); got != "reply: ping" {
+		t.Fatalf("member 1 to member 2 before the partition: %q", got)
+	}
+	if err := f.partition([][]int{{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := send(); !strings.HasPrefix(got, "error:") {
+		t.Errorf("member 1 reached member 2 across the partition on a reused tuple: %q", got)
 	}
 }
