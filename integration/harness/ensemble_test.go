@@ -233,46 +233,66 @@ func helperCmd(t *testing.T, gid uint32, spec string) *exec.Cmd {
 	return cmd
 }
 
-func TestNetfilterPartition(t *testing.T) {
+// netfilterMembers makes n members with fresh ports and group ids, their nftables table
+// (deleted when the test ends), and one more free port.
+func netfilterMembers(t *testing.T, n int) ([]*Member, *netfilter, int) {
+	t.Helper()
 	if err := PartitionsSupported(); err != nil {
 		t.Skip(err)
 	}
-	ports, err := freePorts(4)
+	ports, err := freePorts(2*n + 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := nextGidBase()
-	a := &Member{ID: 1, QuorumPort: ports[0], ElectionPort: ports[1], cfg: Config{Gid: base + 1}}
-	b := &Member{ID: 2, QuorumPort: ports[2], ElectionPort: ports[3], cfg: Config{Gid: base + 2}}
-	f, err := newNetfilter([]*Member{a, b})
+	var members []*Member
+	for i := range n {
+		members = append(members, &Member{ID: i + 1, QuorumPort: ports[2*i], ElectionPort: ports[2*i+1],
+			cfg: Config{Gid: base + uint32(i) + 1}})
+	}
+	f, err := newNetfilter(members)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		if err := f.close(); err != nil {
 			t.Error(err)
 		}
-	}()
+	})
+	return members, f, ports[2*n]
+}
 
-	listener := helperCmd(t, b.Gid(), "listen "+strconv.Itoa(b.QuorumPort))
-	out, err := listener.StdoutPipe()
+// startListener runs a "listen" or "listen-reset" helper on m's quorum port, as m, until
+// the returned stop.
+func startListener(t *testing.T, m *Member, verb string) (stop func()) {
+	t.Helper()
+	cmd := helperCmd(t, m.Gid(), verb+" "+strconv.Itoa(m.QuorumPort))
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := listener.Start(); err != nil {
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { listener.Process.Signal(syscall.SIGKILL); listener.Wait() }()
+	stop = func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
 	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "listening\n" {
+		stop()
 		t.Fatalf("listener: %q", line)
 	}
+	return stop
+}
+
+func TestNetfilterPartition(t *testing.T) {
+	members, f, _ := netfilterMembers(t, 2)
+	a, b := members[0], members[1]
+	defer startListener(t, b, "listen")()
 
 	dial := func(gid uint32) string {
-		b, err := helperCmd(t, gid, "dial "+strconv.Itoa(ports[2])).Output()
+		out, err := helperCmd(t, gid, "dial "+strconv.Itoa(b.QuorumPort)).Output()
 		if err != nil {
 			t.Fatalf("dial helper: %v", err)
 		}
-		return strings.TrimSpace(string(b))
+		return strings.TrimSpace(string(out))
 	}
 	if got := dial(a.Gid()); got != "reply: ping" {
 		t.Fatalf("before the partition, member 1 to member 2: %q", got)
@@ -302,29 +322,8 @@ func TestNetfilterPartition(t *testing.T) {
 // "ct state new" left the new connection with the first dialer's mark: here member 3's,
 // which is on member 2's side of the partition, so member 1 kept talking to member 2.
 func TestNetfilterPartitionReusedTuple(t *testing.T) {
-	if err := PartitionsSupported(); err != nil {
-		t.Skip(err)
-	}
-	ports, err := freePorts(7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := nextGidBase()
-	var members []*Member
-	for i := range 3 {
-		members = append(members, &Member{ID: i + 1, QuorumPort: ports[2*i], ElectionPort: ports[2*i+1], cfg: Config{Gid: base + uint32(i) + 1}})
-	}
+	members, f, local := netfilterMembers(t, 3)
 	one, two, three := members[0], members[1], members[2]
-	local := ports[6]
-	f, err := newNetfilter(members)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := f.close(); err != nil {
-			t.Error(err)
-		}
-	}()
 	target := strconv.Itoa(two.QuorumPort)
 	hold := func(gid uint32) (send func() string, stop func()) {
 		cmd := helperCmd(t, gid, "hold "+target+" "+strconv.Itoa(local))
@@ -349,24 +348,9 @@ func TestNetfilterPartitionReusedTuple(t *testing.T) {
 		return send, stop
 	}
 
-	listen := func(verb string) (stop func()) {
-		cmd := helperCmd(t, two.Gid(), verb+" "+target)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "listening\n" {
-			t.Fatalf("listener: %q", line)
-		}
-		return func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
-	}
-
 	// Member 3 talks to member 2, whose end resets the connection (as a killed process
 	// with unread data does).
-	stopListener := listen("listen-reset")
+	stopListener := startListener(t, two, "listen-reset")
 	send, stop := hold(three.Gid())
 	if got := send(); got != "reply: ping" {
 		t.Fatalf("member 3 to member 2: %q", got)
@@ -374,7 +358,7 @@ func TestNetfilterPartitionReusedTuple(t *testing.T) {
 	stop()
 	stopListener()
 	// Member 2 comes back; member 1 dials it from the same local port.
-	defer listen("listen")()
+	defer startListener(t, two, "listen")()
 	send, stop = hold(one.Gid())
 	defer stop()
 	if got := send(); got != "reply: ping" {
