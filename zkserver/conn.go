@@ -241,6 +241,12 @@ func (c *conn) handshake(req *jute.ConnectRequest) bool {
 			return false
 		}
 		c.log.Info().Str("session", hex(id)).Int64("timeout", timeout).Msg("session resumed")
+		// A learner reports the session to the leader at its next touch
+		// round, as ZooKeeper's follower revalidates a moved session with
+		// the leader: an idle client pings only every third of its timeout,
+		// and the one ping it sent to the member it left may have been lost
+		// with that member.
+		c.touched.Store(true)
 	}
 	c.session.Store(id)
 	c.timeoutMs.Store(timeout)

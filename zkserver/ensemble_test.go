@@ -1,6 +1,7 @@
 package zkserver
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zabkafka/zabkafka/internal/testlog"
+	"github.com/zabkafka/zabkafka/internal/testwait"
+	"github.com/zabkafka/zabkafka/jute"
 	"github.com/zabkafka/zabkafka/storage/memstore"
 	"github.com/zabkafka/zabkafka/znode"
 )
@@ -626,4 +629,67 @@ func TestMatchPendingMovedSession(t *testing.T) {
 	if got := e.matchPending(7, 9); got != nil || len(e.pending[7]) != 0 {
 		t.Fatalf("a lost request: matched %v, %d left pending", got, len(e.pending[7]))
 	}
+}
+
+// A session that moves to a follower is reported to the leader at once, not
+// at the client's next ping (a third of its timeout later): a client that
+// moved twice in a row, away from members that were going down, saw its
+// session expire although it was connected all along.
+func TestEnsembleResumedSessionTouchesLeader(t *testing.T) {
+	e := newTestEnsemble(t, 3, 0)
+	leader := e.leader()
+	var followers []int64
+	for id := range e.members {
+		if id != leader {
+			followers = append(followers, id)
+		}
+	}
+	const timeout = 4000
+	first, resp := rawSession(t, e.addr(followers[0]), 0, nil, timeout)
+	first.Close() // gone without closing the session
+	id := resp.SessionID
+	expiry := func() int64 {
+		tr := e.members[leader].sessions
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return tr.q.expiry[id]
+	}
+	testwait.For(t, 5*time.Second, "the leader to track the new session", func() bool { return expiry() != 0 })
+	// The client is away for a while (the scenario, not a synchronisation).
+	time.Sleep(500 * time.Millisecond)
+	resumedAt := time.Now().UnixMilli()
+	second, _ := rawSession(t, e.addr(followers[1]), id, resp.Passwd, timeout)
+	defer second.Close()
+	// The resumed connection sends nothing more; the follower must report it.
+	testwait.For(t, 2*time.Second, "the leader to re-arm the resumed session", func() bool {
+		return expiry() >= resumedAt+timeout
+	})
+}
+
+// rawSession connects to addr with a ConnectRequest for session id (0: a
+// new one) and returns the connection, which sends nothing more.
+func rawSession(t *testing.T, addr string, id int64, passwd []byte, timeoutMs int32) (net.Conn, jute.ConnectResponse) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if passwd == nil {
+		passwd = make([]byte, 16)
+	}
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	req := &jute.ConnectRequest{TimeOut: timeoutMs, SessionID: id, Passwd: passwd}
+	if _, err := nc.Write(jute.AppendFrame(nil, req)); err != nil {
+		t.Fatal(err)
+	}
+	frame, err := jute.ReadFrame(bufio.NewReader(nc), nil, jute.MaxBuffer)
+	if err != nil {
+		t.Fatalf("handshake with %s: %v", addr, err)
+	}
+	var resp jute.ConnectResponse
+	if err := jute.Decode(frame, &resp); err != nil || resp.TimeOut == 0 {
+		t.Fatalf("connect response from %s: %+v %v", addr, resp, err)
+	}
+	nc.SetDeadline(time.Time{})
+	return nc, resp
 }

@@ -140,6 +140,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.l.stats.msgsRecv.Add(1)
+		c.l.stats.lastRecv.Store(time.Now().UnixNano())
 		c.l.stats.bytesRecv.Add(uint64(len(p) + frameHeaderLen))
 		select {
 		case t.recv <- m:
@@ -292,6 +293,7 @@ func (w *frameWriter) flush() {
 	}
 	if w.err == nil {
 		w.c.l.stats.msgsSent.Add(uint64(w.pending))
+		w.c.l.stats.lastSent.Store(time.Now().UnixNano())
 		w.c.l.stats.bytesSent.Add(uint64(w.bytes))
 	}
 	w.pending, w.bytes = 0, 0

@@ -1,6 +1,10 @@
 package transport
 
-import "sync/atomic"
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
 
 // linkCounters are updated by the connection goroutines and Send.
 type linkCounters struct {
@@ -9,6 +13,9 @@ type linkCounters struct {
 	drops                     atomic.Uint64
 	connects, reconnects      atomic.Uint64
 	disconnects, dialFailures atomic.Uint64
+	// lastRecv and lastSent are when a message last arrived and when a
+	// flush last reached the socket (unix ns), for DescribePeer.
+	lastRecv, lastSent atomic.Int64
 }
 
 // LinkStats describes one peer on one port. Bytes count whole frames
@@ -91,4 +98,25 @@ func (l *link) snapshot() LinkStats {
 		Disconnects:      c.disconnects.Load(),
 		DialFailures:     c.dialFailures.Load(),
 	}
+}
+
+// DescribePeer is one line about the quorum link to peer id, for the log
+// when the protocol gives up on that peer: whether a connection is up, what
+// waits in the queue, and how long ago a message last went each way. It
+// tells a silent peer from a link that stopped moving.
+func (t *Transport) DescribePeer(id uint64) string {
+	l := t.links[quorumPort][id]
+	if l == nil {
+		return "not a peer"
+	}
+	st := l.snapshot()
+	ago := func(ns int64) string {
+		if ns == 0 {
+			return "never"
+		}
+		return time.Since(time.Unix(0, ns)).Round(time.Millisecond).String() + " ago"
+	}
+	return fmt.Sprintf("quorum link: connected %v, %d queued, %d sent (last %s), %d received (last %s), %d dropped, %d connects",
+		st.Connected, st.Queued, st.MessagesSent, ago(l.stats.lastSent.Load()),
+		st.MessagesReceived, ago(l.stats.lastRecv.Load()), st.Drops, st.Connects)
 }

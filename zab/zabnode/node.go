@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,13 @@ type Transport interface {
 // once instead of after syncLimit.
 type LossReporter interface {
 	Lost() <-chan uint64
+}
+
+// PeerDescriber is a Transport that can say how its link to a peer is
+// doing (transport.Transport can); the node logs it when it gives up on a
+// peer, to tell a silent peer from a stuck link.
+type PeerDescriber interface {
+	DescribePeer(id uint64) string
 }
 
 // Config is what a Node needs. Peer is the protocol configuration; its Log,
@@ -368,9 +376,31 @@ func (n *Node) drain() (err error) {
 	}
 	st := n.peer.Status()
 	n.statusMu.Lock()
+	prev := n.status
 	n.status = st
 	n.statusMu.Unlock()
+	n.describeLostPeers(prev, st)
 	return nil
+}
+
+// describeLostPeers logs the transport's view of a leader this node stopped
+// following and of learners its leadership dropped.
+func (n *Node) describeLostPeers(prev, cur zab.Status) {
+	d, ok := n.cfg.Transport.(PeerDescriber)
+	if !ok {
+		return
+	}
+	if prev.Leader != 0 && prev.Leader != n.peer.ID() && prev.State != zab.Leading && cur.Leader != prev.Leader {
+		n.log.Info().Uint64("peer", prev.Leader).Str("link", d.DescribePeer(prev.Leader)).Msg("left leader")
+	}
+	if prev.State != zab.Leading || len(prev.Learners) == 0 {
+		return
+	}
+	for _, l := range prev.Learners {
+		if !slices.ContainsFunc(cur.Learners, func(c zab.LearnerStatus) bool { return c.ID == l.ID }) {
+			n.log.Info().Uint64("peer", l.ID).Str("stage", l.Stage).Str("link", d.DescribePeer(l.ID)).Msg("learner dropped")
+		}
+	}
 }
 
 // handle persists, sends and applies one Ready, in the order zab.Ready
