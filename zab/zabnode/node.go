@@ -393,8 +393,8 @@ func (n *Node) describeLostPeers(prev, cur zab.Status) {
 	if prev.Leader != 0 && prev.Leader != n.peer.ID() && prev.State != zab.Leading && cur.Leader != prev.Leader {
 		n.log.Info().Uint64("peer", prev.Leader).Str("link", d.DescribePeer(prev.Leader)).Msg("left leader")
 	}
-	if prev.State != zab.Leading || len(prev.Learners) == 0 {
-		return
+	if prev.State != zab.Leading || cur.State != zab.Leading {
+		return // a leader stepping down says so itself
 	}
 	for _, l := range prev.Learners {
 		if !slices.ContainsFunc(cur.Learners, func(c zab.LearnerStatus) bool { return c.ID == l.ID }) {
