@@ -241,14 +241,16 @@ func (c *conn) handshake(req *jute.ConnectRequest) bool {
 			return false
 		}
 		c.log.Info().Str("session", hex(id)).Int64("timeout", timeout).Msg("session resumed")
-		// A learner reports the session to the leader at its next touch
-		// round, as ZooKeeper's follower revalidates a moved session with
-		// the leader: an idle client pings only every third of its timeout,
-		// and the one ping it sent to the member it left may have been lost
-		// with that member.
-		c.touched.Store(true)
 	}
 	c.session.Store(id)
+	if req.SessionID != 0 {
+		// A learner reports a resumed session to the leader at its next
+		// touch round, as ZooKeeper's follower revalidates a moved session
+		// with the leader: an idle client pings only every third of its
+		// timeout, and its last ping may have been lost with the member it
+		// left. Set after the session id, which the touch round reads.
+		c.touched.Store(true)
+	}
 	c.timeoutMs.Store(timeout)
 	if old := s.sessions.setOwner(id, c); old != nil && old != c {
 		old.close("session moved to a new connection")
