@@ -133,7 +133,7 @@ func (e *Engine) TruncateAfter(zxid int64) error {
 		defer e.mu.Unlock()
 		e.count -= int64(len(keys))
 		e.logBytes -= size
-		if e.first, e.last, err = e.logBounds(); err != nil {
+		if e.first, e.last, err = e.logBounds(e.first); err != nil {
 			return 0, err
 		}
 		return e.last, nil
@@ -147,7 +147,13 @@ func (e *Engine) PurgeBefore(zxid int64) error {
 	if e.isClosed() {
 		return ErrClosed
 	}
-	keys, size, err := e.txnKeys(prefixTxn, txnKey(max(zxid, 1)), false)
+	// Start at the first entry, not at the start of the log's key range:
+	// the keys of earlier purges stay in the store as deletion markers
+	// until compaction drops them, and an iteration has to step over each.
+	e.mu.Lock()
+	first := e.first
+	e.mu.Unlock()
+	keys, size, err := e.txnKeys(txnKey(max(first, 1)), txnKey(max(zxid, 1)), false)
 	if err != nil || len(keys) == 0 {
 		return err
 	}
@@ -166,15 +172,21 @@ func (e *Engine) PurgeBefore(zxid int64) error {
 	// Read the bounds from the KV while holding mu: the committer updates
 	// the cache under mu after its KV write, so an append that lands
 	// meanwhile is either seen here or fixes first/last itself.
-	e.first, e.last, err = e.logBounds()
+	e.first, e.last, err = e.logBounds(zxid)
 	return err
 }
 
-// logBounds reads the first and last entry zxids from the KV.
-func (e *Engine) logBounds() (first, last int64, err error) {
+// logBounds reads the first and last entry zxids from the KV; from is a
+// zxid no entry is below (0 if unknown), where the search for the first
+// starts so that it does not step over the deletion markers of purges.
+func (e *Engine) logBounds(from int64) (first, last int64, err error) {
 	edge := func(reverse bool) (int64, error) {
 		var z int64
-		err := e.kv.Iterate(prefixTxn, prefixEnd(prefixTxn), reverse, func(it Item) error {
+		lo := prefixTxn
+		if from > 0 {
+			lo = txnKey(from)
+		}
+		err := e.kv.Iterate(lo, prefixEnd(prefixTxn), reverse, func(it Item) error {
 			z, _ = parseTxnKey(it.Key())
 			return errStop
 		})

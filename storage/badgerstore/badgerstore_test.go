@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/skl"
 
+	"github.com/zabkafka/zabkafka/internal/testwait"
 	"github.com/zabkafka/zabkafka/storage"
 	"github.com/zabkafka/zabkafka/storage/badgerstore"
 	"github.com/zabkafka/zabkafka/storage/storagetest"
@@ -399,5 +401,146 @@ func TestLogLongerThanABatch(t *testing.T) {
 	}
 	if got != 2 {
 		t.Fatalf("%d entries left, want 2", got)
+	}
+}
+
+// TestPurgedLogSpaceIsReclaimed writes a log many times longer than what is kept, the way
+// a busy server with autopurge does (a snapshot and a purge every 2,000 txns of a few
+// hundred bytes), running the value-log GC as its loop would, and checks that the purged
+// txns' space is given back: the tables and value-log files must end well below the bytes
+// written. It runs with txns in the LSM tree (the default) and in the value log.
+func TestPurgedLogSpaceIsReclaimed(t *testing.T) {
+	if raceEnabled {
+		t.Skip("600,000 txns and their compactions take minutes under the race detector")
+	}
+	for _, threshold := range []int64{0, 64} {
+		t.Run(fmt.Sprintf("ValueThreshold=%d", threshold), func(t *testing.T) {
+			opts := testOptions
+			opts.ValueLogFileSize = 1 << 20
+			opts.ValueThreshold = threshold
+			dir := t.TempDir()
+			s, err := badgerstore.Open(dir, storagetest.ServerID, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			const epoch, perRound, rounds = int64(1) << 32, 2000, 300
+			txn := bytes.Repeat([]byte("t"), 250)
+			zxid := epoch
+			reclaimed := 0
+			for range rounds {
+				autopurgeRound(t, s, &zxid, perRound, txn)
+				reclaimed += s.CollectGarbage()
+			}
+			written := int64(rounds * perRound * len(txn))
+			// Compaction runs in the background and may lag on a loaded
+			// machine; the value-log GC learns what it can reclaim only from
+			// compactions, so give them a while to catch up.
+			var left int64
+			testwait.For(t, 30*time.Second, fmt.Sprintf("the tables and value log to hold at most a third of the %d bytes of txns written, all but the last %d purged", written, perRound), func() bool {
+				left = allocated(t, dir, "*.sst") + allocated(t, dir, "*.vlog")
+				if left <= written/3 {
+					return true
+				}
+				reclaimed += s.CollectGarbage()
+				return false
+			})
+			t.Logf("wrote %d MB of txns, %d value-log files reclaimed, %d MB of tables and value log left",
+				written>>20, reclaimed, left>>20)
+			if first := s.FirstZxid(); first != zxid+1-perRound {
+				t.Fatalf("first zxid %#x, want %#x", first, zxid+1-perRound)
+			}
+		})
+	}
+}
+
+// allocated is the disk space (blocks, not apparent size: badger preallocates) of the
+// files in dir matching pattern.
+func allocated(t *testing.T, dir, pattern string) int64 {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, f := range files {
+		var st syscall.Stat_t
+		if err := syscall.Stat(f, &st); err == nil { // a file the GC just deleted is no space
+			n += st.Blocks * 512
+		}
+	}
+	return n
+}
+
+// autopurgeRound does once what a busy server with autopurge does: append perRound txns
+// after *zxid, save a snapshot at the last of them, delete the previous snapshot and purge
+// the log before the new one.
+func autopurgeRound(tb testing.TB, s *badgerstore.Store, zxid *int64, perRound int, txn []byte) {
+	tb.Helper()
+	es := make([]storage.Entry, perRound)
+	for i := range es {
+		*zxid++
+		es[i] = storage.Entry{Zxid: *zxid, Data: txn}
+	}
+	if err := s.Append(es, nil, true); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.SaveSnapshot(*zxid, strings.NewReader("tree")); err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.DeleteSnapshot(*zxid - int64(perRound)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		tb.Fatal(err)
+	}
+	if err := s.PurgeBefore(*zxid + 1 - int64(perRound)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestTxnsInValueLog checks where txns go: with TxnsInValueLog into badger's
+// value log (the LSM tree holds only pointers), by default into the tree.
+func TestTxnsInValueLog(t *testing.T) {
+	const n, size = 10000, 200
+	for _, inVlog := range []bool{false, true} {
+		t.Run(fmt.Sprintf("TxnsInValueLog=%v", inVlog), func(t *testing.T) {
+			opts := testOptions
+			opts.TxnsInValueLog = inVlog
+			dir := t.TempDir()
+			s, err := badgerstore.Open(dir, storagetest.ServerID, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			es := make([]storage.Entry, n)
+			for i := range es {
+				es[i] = storage.Entry{Zxid: int64(1)<<32 + int64(i) + 1, Data: bytes.Repeat([]byte{byte(i)}, size)}
+			}
+			if err := s.Append(es, nil, true); err != nil {
+				t.Fatal(err)
+			}
+			vlog := allocated(t, dir, "*.vlog")
+			if inVlog != (vlog >= n*size) {
+				t.Errorf("value log holds %d bytes after %d bytes of txns", vlog, n*size)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Reopened with the other layout, every txn still reads back.
+			opts.TxnsInValueLog = !inVlog
+			s, err = badgerstore.Open(dir, storagetest.ServerID, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got := 0
+			err = s.Entries(1, s.LastZxid(), func(e storage.Entry) error {
+				if !bytes.Equal(e.Data, es[got].Data) || e.Zxid != es[got].Zxid {
+					return fmt.Errorf("entry %d: zxid %#x, %d bytes", got, e.Zxid, len(e.Data))
+				}
+				got++
+				return nil
+			})
+			if err != nil || got != n {
+				t.Fatalf("read back %d of %d txns: %v", got, n, err)
+			}
+		})
 	}
 }
