@@ -54,6 +54,12 @@ type Config struct {
 	// ForceSync is forceSync: a write is acknowledged only after its txn is
 	// fsynced. "no" trades durability for latency, as in ZooKeeper.
 	ForceSync bool
+	// TxnValueLog is zkd.txnValueLog (zkd only): keep txns in badger's
+	// value log instead of its LSM tree. The tree then holds only small
+	// pointers, so its compactions stop rewriting every txn as the log
+	// grows: write latency stays flat over millions of txns (autopurge off),
+	// at the cost of a second file synced per commit.
+	TxnValueLog bool
 
 	// ServerID is the myid of this server (0 for standalone).
 	ServerID int64
@@ -182,6 +188,8 @@ func ParseConfig(r io.Reader) (*Config, []string, error) {
 			c.PurgeInterval, err = parseHoursOrDuration(v)
 		case k == "forceSync" || k == "zookeeper.forceSync":
 			c.ForceSync, err = parseYesNo(v)
+		case k == "zkd.txnValueLog":
+			c.TxnValueLog, err = parseYesNo(v)
 		case k == "znode.container.checkIntervalMs":
 			c.ContainerCheckInterval, err = parseMs(v)
 		case k == "znode.container.maxPerMinute":

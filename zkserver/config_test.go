@@ -25,6 +25,7 @@ DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
 serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory
 ssl.keyStore.location=/etc/ks.jks
 frobnicate=yes
+zkd.txnValueLog=yes
 server.1=127.0.0.1:2888:3888
 `))
 	if err != nil {
@@ -39,6 +40,9 @@ server.1=127.0.0.1:2888:3888
 	}
 	if !slices.Equal(cfg.FourLetterWords, []string{"srvr", "ruok", "mntr"}) || cfg.FourLetterWordAllowed("wchp") || !cfg.FourLetterWordAllowed("ruok") {
 		t.Fatalf("whitelist %v", cfg.FourLetterWords)
+	}
+	if !cfg.TxnValueLog || DefaultConfig().TxnValueLog {
+		t.Fatalf("zkd.txnValueLog=yes read as %v; default %v", cfg.TxnValueLog, DefaultConfig().TxnValueLog)
 	}
 	if !cfg.ExtendedTypesEnabled || cfg.SuperDigest == "" || cfg.MaxClientCnxns != 0 || cfg.Servers[1] != "127.0.0.1:2888:3888" {
 		t.Fatalf("cfg %+v", cfg)
@@ -62,6 +66,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		"just some words":  "key=value",
 		"DigestAuthenticationProvider.superDigest=nocolon": "superDigest",
 		"clientPortAddress=not-an-ip":                      "clientPortAddress",
+		"zkd.txnValueLog=maybe":                            "zkd.txnValueLog",
 	} {
 		_, _, err := ParseConfig(strings.NewReader(cfg))
 		if err == nil || !strings.Contains(err.Error(), key) {
