@@ -153,10 +153,16 @@ func checkAcked(t *testing.T, b *harness.Brokerd, topic string, partitions int, 
 	seeds := []string{b.Addr()}
 	ctx := timeoutCtx(t, 60*time.Second)
 	adm := kadm.NewClient(kgoClient(t, seeds))
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Until the controller has told the restarted broker it leads the
+	// partitions (a new controller waits for the old session's /controller
+	// to expire), ListOffsets answers with per-partition errors, and their
+	// offsets must not be taken for the end.
+	var ends kadm.ListedOffsets
+	within(t, 30*time.Second, "end offsets of every partition after the restart", func() bool {
+		var err error
+		ends, err = adm.ListEndOffsets(ctx, topic)
+		return err == nil && ends.Error() == nil && len(ends[topic]) == partitions
+	})
 	total := int64(0)
 	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
 	cl := kgoClient(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
