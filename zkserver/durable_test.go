@@ -315,7 +315,6 @@ func TestSnapshotsPurgeAndFallback(t *testing.T) {
 		}
 	}
 	before, _ := digest(s1)
-	snaps, _ := s1.store.Snapshots()
 	s1.Stop()
 
 	s2, _ := startDurable(t, cfg, disk, nil)
@@ -324,8 +323,16 @@ func TestSnapshotsPurgeAndFallback(t *testing.T) {
 	}
 	s2.Stop()
 
+	// The newest snapshot is looked up as s3 opens the disk: a snapshot can
+	// still complete after the digest is read (s1's last txns) or during s2.
+	var damaged int64
 	s3, logs3 := startDurable(t, cfg, disk, func(st storage.Storage) storage.Storage {
-		return &corruptingStore{Storage: st, zxid: snaps[0].Zxid}
+		snaps, err := st.Snapshots()
+		if err != nil || len(snaps) == 0 {
+			t.Fatalf("no snapshots to damage: %v", err)
+		}
+		damaged = snaps[0].Zxid
+		return &corruptingStore{Storage: st, zxid: damaged}
 	})
 	if got, _ := digest(s3); got != before {
 		t.Fatalf("digest after falling back from a damaged snapshot %#x, want %#x", got, before)
@@ -335,7 +342,7 @@ func TestSnapshotsPurgeAndFallback(t *testing.T) {
 	}
 	left, _ := s3.store.Snapshots()
 	for _, m := range left {
-		if m.Zxid == snaps[0].Zxid {
+		if m.Zxid == damaged {
 			t.Fatalf("damaged snapshot %#x was kept", m.Zxid)
 		}
 	}
