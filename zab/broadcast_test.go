@@ -207,13 +207,32 @@ func TestBadMessagesRejected(t *testing.T) {
 	if err := lp.Step(Message{Type: Ack, From: f, To: l, Epoch: before.Epoch, Zxid: MakeZxid(before.Epoch, 77)}); !errors.Is(err, ErrUnexpectedMessage) {
 		t.Errorf("ack beyond what was sent: %v", err)
 	}
-	// A Ready must be advanced before more input.
+	// A proposal's Ready may stay outstanding while more input comes (it
+	// is pipelined); a barrier Ready must be advanced first.
 	_, _ = lp.Propose([]byte("x"))
 	rd := lp.Ready()
-	if err := lp.Step(Message{Type: Ping, From: f, To: l, Epoch: before.Epoch}); !errors.Is(err, ErrReadyOutstanding) {
-		t.Errorf("Step with a Ready outstanding: %v", err)
+	if rd.Barrier() {
+		t.Fatalf("a proposal's Ready is a barrier: %+v", rd)
+	}
+	if err := lp.Step(Message{Type: Ping, From: f, To: l, Epoch: before.Epoch}); errors.Is(err, ErrReadyOutstanding) {
+		t.Errorf("Step refused with a pipelined Ready outstanding: %v", err)
 	}
 	lp.Advance(rd)
+	fresh, err := NewPeer(testConfig(1, ids(1, 2, 3), nil, &memLog{}, HardState{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	brd := fresh.Ready() // LOOKING: soft state and votes
+	if !brd.Barrier() {
+		t.Fatalf("an election Ready is not a barrier: %+v", brd)
+	}
+	if err := fresh.Step(Message{Type: Notification, From: 2, To: 1}); !errors.Is(err, ErrReadyOutstanding) {
+		t.Errorf("Step with a barrier Ready outstanding: %v", err)
+	}
+	if fresh.HasReady() {
+		t.Error("HasReady with a barrier Ready outstanding")
+	}
+	fresh.Advance(brd)
 }
 
 // A follower's sync is answered once everything the leader proposed before

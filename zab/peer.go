@@ -94,7 +94,7 @@ var (
 	ErrNotServing        = errors.New("zab: not serving")
 	ErrZxidRollover      = errors.New("zab: zxid counter exhausted, forcing a new epoch")
 	ErrUnexpectedMessage = errors.New("zab: unexpected message")
-	ErrReadyOutstanding  = errors.New("zab: a Ready is outstanding; call Advance first")
+	ErrReadyOutstanding  = errors.New("zab: a barrier Ready is outstanding; call Advance first")
 	ErrInvalidConfig     = errors.New("zab: invalid config")
 )
 
@@ -136,8 +136,17 @@ type Peer struct {
 	// our next epoch goes above it.
 	maxSeenEpoch uint32
 
-	pend        pending
-	outstanding bool
+	pend pending
+	// outstanding counts the Readys handed out and not yet Advanced (the
+	// shell may pipeline several, Ready.Barrier); barrier is set while
+	// one that must be handled alone is among them.
+	outstanding int
+	barrier     bool
+	handedOut   uint64 // Readys handed out so far
+	advanced    uint64 // and Advanced
+	// inflight are the entries of outstanding Readys: logged as far as the
+	// peer is concerned, not yet known to be in the durable Log.
+	inflight []Entry
 
 	elec election
 	lr   *learner
@@ -256,11 +265,11 @@ func (p *Peer) logEvent(format string, args ...any) {
 	}
 }
 
-// Tick advances the peer's clock by one tick. It panics if a Ready is
-// outstanding: that is a bug in the shell, not bad input.
+// Tick advances the peer's clock by one tick. It panics if a barrier Ready
+// is outstanding: that is a bug in the shell, not bad input.
 func (p *Peer) Tick() {
-	if p.outstanding {
-		panic("zab: Tick with a Ready outstanding; call Advance first")
+	if p.barrier {
+		panic("zab: Tick with a barrier Ready outstanding; call Advance first")
 	}
 	p.ticks++
 	switch p.state {
@@ -278,7 +287,7 @@ func (p *Peer) Tick() {
 // ErrUnexpectedMessage or ErrInvalidMessage; the peer's state is unchanged
 // by them, so the shell may log and drop. Step never panics on input.
 func (p *Peer) Step(m Message) error {
-	if p.outstanding {
+	if p.barrier {
 		return ErrReadyOutstanding
 	}
 	if err := m.Validate(); err != nil {
@@ -310,7 +319,7 @@ func (p *Peer) unexpected(m Message, why string) error {
 // accepts; it returns the txn's zxid. The txn commits when a quorum has
 // logged it and comes back in Ready.Committed.
 func (p *Peer) Propose(data []byte) (int64, error) {
-	if p.outstanding {
+	if p.barrier {
 		return 0, ErrReadyOutstanding
 	}
 	if p.state != Leading {
@@ -345,7 +354,7 @@ func (p *Peer) NextZxid() (int64, error) {
 // leader fails; a leader drops the learner, and steps down at its next
 // tick if that leaves it without a quorum. Anything else ignores it.
 func (p *Peer) PeerLost(id uint64) error {
-	if p.outstanding {
+	if p.barrier {
 		return ErrReadyOutstanding
 	}
 	switch {
@@ -365,7 +374,7 @@ func (p *Peer) PeerLost(id uint64) error {
 // ZooKeeper's learners forward REQUEST packets). On the leader it goes
 // straight to its own Ready.Requests.
 func (p *Peer) Request(data []byte) error {
-	if p.outstanding {
+	if p.barrier {
 		return ErrReadyOutstanding
 	}
 	switch {
@@ -383,7 +392,7 @@ func (p *Peer) Request(data []byte) error {
 // the leader proposed before seeing the sync is committed and handed out
 // here, so a read after it sees them (ZooKeeper's sync).
 func (p *Peer) Sync(ref uint64) error {
-	if p.outstanding {
+	if p.barrier {
 		return ErrReadyOutstanding
 	}
 	switch {

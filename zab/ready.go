@@ -5,12 +5,26 @@ import (
 	"slices"
 )
 
-// Ready is a batch of work for the shell. Persist it with one sync, in this
-// order: Snapshot, Truncate, Entries, HardState. Then send Messages, then
-// install the Snapshot into the state machine, apply Committed, answer
-// Synced and prepare Requests, then call Advance(rd). The peer refuses
-// Step, Propose, Request and Sync (ErrReadyOutstanding) and Tick panics
-// until Advance.
+// Ready is a batch of work for the shell. Handled plainly: send Early,
+// persist with one sync, in this order: Snapshot, Truncate, Entries,
+// HardState; then send Messages, install the Snapshot into the state
+// machine, apply Committed, answer Synced and prepare Requests, then call
+// Advance(rd).
+//
+// Pipelined: while the Readys outstanding are all non-barrier ones
+// (Barrier), the peer keeps taking Step, Tick, Propose, Request and Sync,
+// and hands out more Readys; the shell need not wait for one Ready's sync
+// before taking the next, so a follower logs and ACKs the proposals that
+// arrive during a sync in the next one, and a leader commits while its
+// own log write is under way. For each such Ready the shell sends Early and
+// starts persisting at once, prepares Requests, applies Committed (then
+// answers Synced) as each committed entry becomes durable locally (a
+// quorum may have logged an entry before this member has), and sends
+// Messages and calls Advance once the Ready is durable, in the order the
+// Readys were handed out. A barrier Ready is handled plainly once every
+// earlier Ready is Advanced; until it is Advanced, the peer refuses Step,
+// Propose, Request and Sync (ErrReadyOutstanding), Tick panics and HasReady
+// is false. A shell that never pipelines handles every Ready plainly.
 //
 // Ownership: every slice in a Ready belongs to the shell once Ready returns
 // (Entries and Committed may share Data with each other, never with the
@@ -66,7 +80,17 @@ type Ready struct {
 	// Requests are forwarded client writes, on the leader only, for the
 	// shell to prepare into txns and Propose.
 	Requests []ForwardedRequest
+
+	barrier bool
+	seq     uint64 // handed-out order, which Advance checks
 }
+
+// Barrier reports whether rd must be handled alone, after every earlier
+// Ready is Advanced and before anything else is stepped: it changes the
+// hard state, the history (snapshot, truncation) or the peer's state, or
+// carries messages whose order against later early ones matters (a
+// leader's sync of a learner, an election vote).
+func (rd *Ready) Barrier() bool { return rd.barrier }
 
 // Snapshot is a state machine snapshot taken by the leader at Zxid.
 type Snapshot struct {
@@ -107,7 +131,7 @@ type destIndex struct {
 
 // HasReady reports whether Ready has something to hand out.
 func (p *Peer) HasReady() bool {
-	if p.outstanding {
+	if p.barrier {
 		return false
 	}
 	q := &p.pend
@@ -126,8 +150,13 @@ func (p *Peer) Ready() Ready {
 		Synced:   q.synced,
 		Requests: q.requests,
 	}
-	if p.state == Leading && !q.hsChanged && q.snapshot == nil && q.truncate == nil {
-		rd.Early, rd.Messages = splitEarly(q.msgs)
+	if !q.hsChanged && q.snapshot == nil && q.truncate == nil {
+		switch p.state {
+		case Leading:
+			rd.Early, rd.Messages = splitEarly(q.msgs)
+		case Following, Observing:
+			rd.Early, rd.Messages = splitLearnerEarly(q.msgs)
+		}
 	}
 	if q.softChanged {
 		rd.SoftState = &SoftState{State: p.state, Leader: p.leader, Serving: p.serving}
@@ -145,6 +174,19 @@ func (p *Peer) Ready() Ready {
 		rd.Committed = ents
 		p.applied = p.commitZxid
 	}
+	switch {
+	case rd.Snapshot != nil:
+		clear(p.inflight)
+		p.inflight = p.inflight[:0]
+	case rd.Truncate != nil:
+		i := len(p.inflight)
+		for i > 0 && p.inflight[i-1].Zxid > *rd.Truncate {
+			i--
+		}
+		clear(p.inflight[i:])
+		p.inflight = p.inflight[:i]
+	}
+	p.inflight = append(p.inflight, rd.Entries...)
 	// The next Ready usually carries as many messages and entries as this
 	// one: size its slices for that instead of growing them one append at
 	// a time (they were 2% of a busy leader's CPU).
@@ -156,8 +198,37 @@ func (p *Peer) Ready() Ready {
 	if nEntries > 0 {
 		p.pend.entries = make([]Entry, 0, nEntries)
 	}
-	p.outstanding = true
+	rd.barrier = !p.pipelinable(&rd)
+	p.barrier = rd.barrier
+	rd.seq = p.handedOut
+	p.handedOut++
+	p.outstanding++
 	return rd
+}
+
+// pipelinable reports whether rd may stay outstanding while the peer takes
+// more input: broadcast-phase work only (log, ACK, commit, forward).
+func (p *Peer) pipelinable(rd *Ready) bool {
+	if rd.SoftState != nil || rd.HardState != nil || rd.Snapshot != nil || rd.Truncate != nil {
+		return false
+	}
+	switch p.state {
+	case Leading:
+		// A leader's late messages sync learners; their order against
+		// the next Ready's early proposals matters.
+		return p.ld.established && len(rd.Messages) == 0
+	case Following, Observing:
+		if !p.serving {
+			return false
+		}
+		for _, m := range rd.Messages {
+			if m.Type != Ack && m.Type != Ping {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // splitEarly moves to early the messages an established leader may send
@@ -169,7 +240,7 @@ func splitEarly(msgs []Message) (early, late []Message) {
 	for _, m := range msgs {
 		switch {
 		case slices.Contains(held, m.To):
-		case m.Type == Proposal || m.Type == Commit || m.Type == Inform || m.Type == Ping:
+		case m.Type == Proposal || m.Type == Commit || m.Type == Inform || m.Type == Ping || m.Type == Sync:
 			early = append(early, m)
 			continue
 		default:
@@ -180,12 +251,35 @@ func splitEarly(msgs []Message) (early, late []Message) {
 	return early, late
 }
 
+// splitLearnerEarly moves a learner's forwarded writes and syncs to early:
+// neither depends on what this Ready persists, and the leader handles them
+// independently of the ACKs they overtake (ZooKeeper's learner, too, sends
+// its requests and its ACKs from different threads).
+func splitLearnerEarly(msgs []Message) (early, late []Message) {
+	for _, m := range msgs {
+		if m.Type == Request || m.Type == Sync {
+			early = append(early, m)
+		} else {
+			late = append(late, m)
+		}
+	}
+	return early, late
+}
+
 // Advance tells the peer the shell has persisted, sent and applied rd.
+// Readys are Advanced in the order they were handed out.
 func (p *Peer) Advance(rd Ready) {
-	if !p.outstanding {
+	if p.outstanding == 0 {
 		panic("zab: Advance without an outstanding Ready")
 	}
-	p.outstanding = false
+	if rd.seq != p.advanced {
+		panic(fmt.Sprintf("zab: Advance of Ready %d, expected %d (Readys are advanced in order)", rd.seq, p.advanced))
+	}
+	p.advanced++
+	p.outstanding--
+	if rd.barrier {
+		p.barrier = false
+	}
 	if rd.HardState != nil {
 		p.durableHS = *rd.HardState
 	}
@@ -196,7 +290,14 @@ func (p *Peer) Advance(rd Ready) {
 		p.durableZxid = *rd.Truncate
 	}
 	if n := len(rd.Entries); n > 0 {
-		p.durableZxid = rd.Entries[n-1].Zxid
+		last := rd.Entries[n-1].Zxid
+		p.durableZxid = last
+		i := 0
+		for i < len(p.inflight) && p.inflight[i].Zxid <= last {
+			i++
+		}
+		clear(p.inflight[:i])
+		p.inflight = p.inflight[i:]
 	}
 	if p.state == Leading {
 		p.leaderAdvanced()
@@ -219,6 +320,17 @@ func (p *Peer) entriesBetween(after, through int64) ([]Entry, error) {
 				return nil, err
 			}
 			out = ents
+			// Then the entries of outstanding Readys the log does not
+			// hold yet (it may hold some: persisted, not yet Advanced).
+			last := after
+			if len(out) > 0 {
+				last = out[len(out)-1].Zxid
+			}
+			for _, e := range p.inflight {
+				if e.Zxid > last && e.Zxid <= top {
+					out = append(out, e)
+				}
+			}
 		}
 	}
 	for _, e := range p.pend.entries {

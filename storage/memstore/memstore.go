@@ -41,6 +41,7 @@ type Disk struct {
 	live    *ordered       // durable plus pending: what reads see
 	pending [][]storage.Op // committed, not yet synced, oldest first
 	fail    error          // Commit fails with it while set
+	held    chan struct{}  // non-nil: syncs wait until it closes (HoldSyncs)
 }
 
 // Fail makes every Commit fail with err (nil heals), as a disk that
@@ -50,6 +51,27 @@ func (d *Disk) Fail(err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.fail = err
+}
+
+// HoldSyncs makes every sync wait until ReleaseSyncs, as a slow disk's
+// fsync would; writes before it stay pending (a crash loses them). For
+// tests of what a caller does while its appends are not yet durable.
+func (d *Disk) HoldSyncs() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.held == nil {
+		d.held = make(chan struct{})
+	}
+}
+
+// ReleaseSyncs lets the syncs held by HoldSyncs complete.
+func (d *Disk) ReleaseSyncs() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.held != nil {
+		close(d.held)
+		d.held = nil
+	}
 }
 
 // NewDisk returns an empty disk.
@@ -203,6 +225,15 @@ func (k *kv) Commit(ops []storage.Op, sync bool) error {
 			apply(k.d.live, batch[i])
 		}
 		k.d.pending = append(k.d.pending, batch)
+	}
+	for sync && k.d.held != nil {
+		held := k.d.held
+		k.d.mu.Unlock()
+		<-held
+		if err := k.lock(); err != nil {
+			k.d.mu.Lock() // for the deferred Unlock
+			return err
+		}
 	}
 	if sync {
 		for _, batch := range k.d.pending {

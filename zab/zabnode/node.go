@@ -86,6 +86,12 @@ type Node struct {
 	err   error    // why the loop ended, set before done closes
 	work  loopWork // the current turn of the loop (its goroutine only)
 
+	// Pipelining (zab.Ready): the loop's goroutine only.
+	pipe           []inflightReady // non-barrier Readys being persisted, oldest first
+	durable        int64           // last zxid known durable in Storage
+	deferred       []zab.Entry     // committed, not yet durable here: applied once they are
+	deferredSynced []uint64        // Sync refs answered after deferred is applied
+
 	statusMu sync.Mutex
 	status   zab.Status
 }
@@ -120,7 +126,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg: cfg, peer: peer, log: logger, slog: slog,
+		cfg: cfg, peer: peer, log: logger, slog: slog, durable: st.LastZxid(),
 		calls: make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	n.status = peer.Status()
@@ -287,9 +293,15 @@ func (n *Node) run() {
 		lost = lr.Lost()
 	}
 	for {
+		var persisted <-chan struct{} // nil: nothing being persisted
+		if len(n.pipe) > 0 {
+			persisted = n.pipe[0].done()
+		}
 		select {
 		case <-n.stop:
 			return
+		case <-persisted:
+			// drain completes it
 		case <-ticker.C:
 			n.peer.Tick()
 		case m, ok := <-inbox:
@@ -367,11 +379,31 @@ func (n *Node) drain() (err error) {
 			err = fmt.Errorf("peer failed: %v", p)
 		}
 	}()
-	for n.peer.HasReady() {
+	for {
+		if err := n.completePersisted(false); err != nil {
+			return err
+		}
+		if !n.peer.HasReady() {
+			break
+		}
 		rd := n.peer.Ready()
+		if !rd.Barrier() {
+			if err := n.startPipelined(rd); err != nil {
+				return err
+			}
+			continue
+		}
+		// A barrier is handled alone: after every Ready before it.
+		if err := n.completePersisted(true); err != nil {
+			return err
+		}
+		if len(n.deferred) > 0 {
+			return fmt.Errorf("committed txns %#x.. not durable here after every append finished", n.deferred[0].Zxid)
+		}
 		if err := n.handle(rd); err != nil {
 			return err
 		}
+		n.durable = n.cfg.Storage.LastZxid()
 		n.peer.Advance(rd)
 	}
 	st := n.peer.Status()
@@ -456,6 +488,115 @@ func (n *Node) handle(rd zab.Ready) error {
 			n.cfg.OnRequest(r)
 		}
 	}
+	return nil
+}
+
+// inflightReady is a pipelined Ready whose entries are being appended.
+type inflightReady struct {
+	rd  zab.Ready
+	fut *storage.Future // nil: nothing to persist (it completes in turn)
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (r *inflightReady) done() <-chan struct{} {
+	if r.fut == nil {
+		return closedChan
+	}
+	return r.fut.Done()
+}
+
+// startPipelined handles a non-barrier Ready without waiting for its sync
+// (zab.Ready): proposals go out and the append starts now; what it commits
+// is applied as soon as it is durable here (a quorum may have logged a txn
+// before this member's own sync finished); its ACKs go out, and the peer
+// hears of it, once the append is durable (completePersisted). The loop
+// meanwhile takes the next messages, so proposals that arrive during a sync
+// are logged by the next one instead of waiting for this one to finish.
+func (n *Node) startPipelined(rd zab.Ready) error {
+	for _, m := range rd.Early {
+		n.cfg.Transport.Send(m)
+	}
+	r := inflightReady{rd: rd}
+	if len(rd.Entries) > 0 {
+		r.fut = n.cfg.Storage.AppendAsync(toStorageEntries(rd.Entries), nil, true)
+		n.work.entries += len(rd.Entries)
+	}
+	n.pipe = append(n.pipe, r)
+	n.deferred = append(n.deferred, rd.Committed...)
+	n.deferredSynced = append(n.deferredSynced, rd.Synced...)
+	if err := n.applyDurable(); err != nil {
+		return err
+	}
+	for _, req := range rd.Requests {
+		if n.cfg.OnRequest != nil {
+			n.cfg.OnRequest(req)
+		}
+	}
+	return nil
+}
+
+// completePersisted finishes, oldest first, the pipelined Readys whose
+// append is durable: the log view learns the entries, late messages (ACKs)
+// go out, the peer is advanced, and committed txns now durable are
+// applied. With wait it waits for all of them.
+func (n *Node) completePersisted(wait bool) error {
+	for len(n.pipe) > 0 {
+		r := &n.pipe[0]
+		if r.fut != nil {
+			if !wait {
+				select {
+				case <-r.fut.Done():
+				default:
+					return nil
+				}
+			}
+			start := time.Now()
+			if err := r.fut.Wait(); err != nil {
+				return fmt.Errorf("append %d entries: %w", len(r.rd.Entries), err)
+			}
+			n.work.persist += time.Since(start)
+			n.slog.appended(r.rd.Entries)
+			n.durable = r.rd.Entries[len(r.rd.Entries)-1].Zxid
+		}
+		rd := r.rd
+		n.pipe[0] = inflightReady{}
+		n.pipe = n.pipe[1:]
+		for _, m := range rd.Messages {
+			n.cfg.Transport.Send(m)
+		}
+		n.peer.Advance(rd)
+		if err := n.applyDurable(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyDurable applies the committed txns that are durable here, in order,
+// then, once none is left waiting, answers the syncs behind them. A txn is
+// applied only once durable locally so that a snapshot of the state never
+// gets ahead of this member's log.
+func (n *Node) applyDurable() error {
+	i := 0
+	for ; i < len(n.deferred) && n.deferred[i].Zxid <= n.durable; i++ {
+		e := n.deferred[i]
+		if err := n.cfg.StateMachine.Apply(e); err != nil {
+			return fmt.Errorf("apply %#x: %w", e.Zxid, err)
+		}
+	}
+	n.work.committed += i
+	clear(n.deferred[:i])
+	n.deferred = n.deferred[i:]
+	if len(n.deferred) > 0 || len(n.deferredSynced) == 0 {
+		return nil
+	}
+	for _, ref := range n.deferredSynced {
+		if n.cfg.OnSynced != nil {
+			n.cfg.OnSynced(ref)
+		}
+	}
+	n.deferredSynced = n.deferredSynced[:0]
 	return nil
 }
 

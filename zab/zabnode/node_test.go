@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zabkafka/zabkafka/internal/testlog"
+	"github.com/zabkafka/zabkafka/internal/testwait"
 	"github.com/zabkafka/zabkafka/storage/memstore"
 	"github.com/zabkafka/zabkafka/zab"
 )
@@ -436,4 +437,42 @@ func TestProposeBatch(t *testing.T) {
 		t.Fatalf("ProposeBatch on a follower: %v, want ErrNotLeader", err)
 	}
 	e.converge([]string{"b1", "b2", "b3", "b4"})
+}
+
+// TestPipelinedFollowerAppliesOnlyDurable: while one follower's disk holds
+// its syncs, the leader and the other follower commit without it; the
+// held follower keeps taking in proposals (its loop does not wait for the
+// sync) but applies none of them until they are durable on its own disk,
+// so its state never gets ahead of its log. Released, it applies them all.
+func TestPipelinedFollowerAppliesOnlyDurable(t *testing.T) {
+	e := newEnsemble(t, 3)
+	lead := e.leader()
+	var slow, other *member
+	for _, id := range e.voters {
+		switch m := e.members[id]; {
+		case m == lead:
+		case slow == nil:
+			slow = m
+		default:
+			other = m
+		}
+	}
+	e.propose("a")
+	e.converge([]string{"a"})
+	slow.disk.HoldSyncs()
+	t.Cleanup(slow.disk.ReleaseSyncs)
+	want := append([]string{"a"}, txns("b", 50)...)
+	e.propose(want[1:]...)
+	testwait.For(t, 10*time.Second, "the leader and the other follower apply every txn", func() bool {
+		return slices.Equal(lead.sm.list(), want) && slices.Equal(other.sm.list(), want)
+	})
+	last := lead.node.Status().LastZxid
+	testwait.For(t, 10*time.Second, "the held follower takes in every proposal", func() bool {
+		return slow.node.Status().LastZxid == last
+	})
+	if got := slow.sm.list(); !slices.Equal(got, want[:1]) {
+		t.Fatalf("the held follower applied %v before its disk synced them", got)
+	}
+	slow.disk.ReleaseSyncs()
+	e.converge(want)
 }

@@ -18,7 +18,7 @@ import (
 //   - at most one established leader per epoch, ever;
 //   - epochs on disk never decrease and currentEpoch <= acceptedEpoch
 //     (checked as each Ready is persisted), and a peer's commit point
-//     never passes its last zxid.
+//     never passes its last zxid, nor its applied state its durable log.
 type checker struct {
 	c       *Cluster
 	hist    []histRec
@@ -95,6 +95,11 @@ func (k *checker) checkAll() {
 				return
 			}
 			k.leaders[st.Epoch] = id
+		}
+		if n.KV.Applied > n.Disk.LastZxid() {
+			// A snapshot of such a state could get ahead of the log
+			// (pipelined shells apply a txn only once it is durable here).
+			c.fail("server %d applied %s beyond its durable log %s", id, zab.FormatZxid(n.KV.Applied), zab.FormatZxid(n.Disk.LastZxid()))
 		}
 		if st.CommitZxid > st.LastZxid {
 			c.fail("server %d commit %s beyond last %s", id, zab.FormatZxid(st.CommitZxid), zab.FormatZxid(st.LastZxid))

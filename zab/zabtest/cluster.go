@@ -23,6 +23,12 @@ type Options struct {
 	MinDelay  int // message delay in ticks, at least 1
 	MaxDelay  int
 
+	// Pipeline makes the shells pipeline non-barrier Readys as zabnode
+	// does: a server keeps stepping messages while its fsyncs are under
+	// way, applies committed txns once they are durable locally, and
+	// sends a Ready's late messages when its fsync completes.
+	Pipeline bool
+
 	KeepTrace bool         // keep every trace line (for printing a failing seed)
 	Logf      func(string) // receives every trace line as it happens
 }
@@ -46,12 +52,24 @@ type Node struct {
 
 	busy      *zab.Ready // a Ready whose fsync has not finished (slow disk)
 	busyUntil int64
-	applied   int // length of the global history this node's KV reflects
-	sinceSnap int
-	synced    []uint64
+	// With Options.Pipeline: pipelined Readys whose fsync has not
+	// finished, oldest first; a barrier Ready waiting for them; committed
+	// txns (and then sync answers) waiting to be durable here.
+	pipe          []pipelined
+	held          *zab.Ready
+	deferred      []zab.Entry
+	deferredSyncs []uint64
+	applied       int // length of the global history this node's KV reflects
+	sinceSnap     int
+	synced        []uint64
 }
 
 type link struct{ from, to uint64 }
+
+type pipelined struct {
+	rd     zab.Ready
+	doneAt int64
+}
 
 type inflight struct {
 	m  zab.Message
@@ -78,6 +96,10 @@ type Cluster struct {
 
 	LossRate     float64 // chance each message is dropped
 	SlowDiskRate float64 // chance a Ready's fsync takes 1-3 ticks
+
+	// Overlapped counts Readys taken while an earlier one's fsync was
+	// still under way (pipelining exercised).
+	Overlapped int
 
 	trace      hash.Hash64
 	traceLines []string
@@ -193,6 +215,7 @@ func (c *Cluster) Start(id uint64) error {
 		return err
 	}
 	n.Peer, n.Running, n.busy, n.sinceSnap, n.synced = p, true, nil, 0, nil
+	n.pipe, n.held, n.deferred, n.deferredSyncs = nil, nil, nil, nil
 	c.chk.restored(n)
 	c.processReady(n)
 	c.chk.checkAll()
@@ -206,8 +229,9 @@ func (c *Cluster) Crash(id uint64) error {
 	if n == nil || !n.Running {
 		return fmt.Errorf("server %d is not running", id)
 	}
-	c.event("crash %d (lost unsynced ready: %v)", id, n.busy != nil)
+	c.event("crash %d (lost unsynced ready: %v)", id, n.busy != nil || n.held != nil || len(n.pipe) > 0)
 	n.Running, n.Peer, n.KV, n.busy = false, nil, nil, nil
+	n.pipe, n.held, n.deferred, n.deferredSyncs = nil, nil, nil, nil
 	for l := range c.links {
 		if l.from == id || l.to == id {
 			delete(c.links, l)
@@ -301,8 +325,9 @@ func (c *Cluster) send(m zab.Message) {
 
 // processReady runs the shell loop for n until the peer has nothing more:
 // send early messages, persist (one fsync), send, install and apply, Advance.
+// With Options.Pipeline, non-barrier Readys go through pipeline instead.
 func (c *Cluster) processReady(n *Node) {
-	for i := 0; n.Running && n.busy == nil && n.Peer.HasReady(); i++ {
+	for i := 0; n.Running && !n.busyNow() && n.Peer.HasReady(); i++ {
 		if i > 1000 {
 			c.fail("server %d: Ready loop does not settle", n.ID)
 			return
@@ -313,7 +338,17 @@ func (c *Cluster) processReady(n *Node) {
 		for _, m := range rd.Early {
 			c.send(m)
 		}
-		if c.SlowDiskRate > 0 && c.rand.Float64() < c.SlowDiskRate {
+		if c.opts.Pipeline && !rd.Barrier() {
+			c.pipeline(n, rd)
+			continue
+		}
+		if len(n.pipe) > 0 {
+			// A barrier waits for the fsyncs under way; the server takes
+			// no input meanwhile.
+			n.held = &rd
+			return
+		}
+		if c.slowDisk() {
 			n.busy = &rd
 			n.busyUntil = c.Now + 1 + int64(c.rand.Intn(3))
 			return
@@ -322,8 +357,106 @@ func (c *Cluster) processReady(n *Node) {
 	}
 }
 
+func (c *Cluster) slowDisk() bool { return c.SlowDiskRate > 0 && c.rand.Float64() < c.SlowDiskRate }
+
+// pipeline starts a non-barrier Ready: its requests are proposed and what
+// it commits is applied (once durable here) now; it is persisted, its late
+// messages sent and it is Advanced when its fsync completes, after the
+// fsyncs started before it.
+func (c *Cluster) pipeline(n *Node, rd zab.Ready) {
+	n.deferred = append(n.deferred, rd.Committed...)
+	n.deferredSyncs = append(n.deferredSyncs, rd.Synced...)
+	c.applyDurable(n)
+	c.proposeRequests(n, rd.Requests)
+	at := c.Now
+	if c.slowDisk() {
+		at += 1 + int64(c.rand.Intn(3))
+	}
+	if k := len(n.pipe); k > 0 {
+		at = max(at, n.pipe[k-1].doneAt)
+		c.Overlapped++
+	}
+	n.pipe = append(n.pipe, pipelined{rd: rd, doneAt: at})
+	c.completePipeline(n)
+}
+
+// completePipeline completes, in order, the pipelined Readys whose fsync
+// is done, then a barrier that waited for them.
+func (c *Cluster) completePipeline(n *Node) {
+	for n.Running && len(n.pipe) > 0 && n.pipe[0].doneAt <= c.Now {
+		rd := n.pipe[0].rd
+		n.pipe = n.pipe[1:]
+		if err := n.Disk.persist(&rd); err != nil {
+			c.fail("server %d persist: %v", n.ID, err)
+			return
+		}
+		for _, m := range rd.Messages {
+			c.send(m)
+		}
+		n.Peer.Advance(rd)
+		c.applyDurable(n)
+	}
+	if n.Running && len(n.pipe) == 0 && n.held != nil {
+		rd := n.held
+		n.held = nil
+		if c.slowDisk() {
+			n.busy = rd
+			n.busyUntil = c.Now + 1 + int64(c.rand.Intn(3))
+			return
+		}
+		c.complete(n, rd)
+	}
+}
+
+// applyDurable applies the deferred committed txns that are durable here,
+// then, once none waits, the deferred sync answers.
+func (c *Cluster) applyDurable(n *Node) {
+	durable := n.Disk.LastZxid()
+	i := 0
+	for ; i < len(n.deferred) && n.deferred[i].Zxid <= durable; i++ {
+		c.apply(n, n.deferred[i])
+	}
+	if i > 0 {
+		c.event("%d applied through %s", n.ID, zab.FormatZxid(n.KV.Applied))
+		n.sinceSnap += i
+	}
+	n.deferred = n.deferred[i:]
+	if len(n.deferred) == 0 {
+		n.synced = append(n.synced, n.deferredSyncs...)
+		n.deferredSyncs = nil
+	}
+	c.maybeSnapshot(n)
+}
+
+func (c *Cluster) apply(n *Node, e zab.Entry) {
+	if err := n.KV.Apply(e); err != nil {
+		c.fail("server %d: %v", n.ID, err)
+		return
+	}
+	c.chk.applied(n, e)
+}
+
+func (c *Cluster) proposeRequests(n *Node, reqs []zab.ForwardedRequest) {
+	for _, r := range reqs {
+		if _, err := n.Peer.Propose(r.Data); err != nil {
+			c.event("%d drops request from %d: %v", n.ID, r.From, err)
+		}
+	}
+}
+
+func (c *Cluster) maybeSnapshot(n *Node) {
+	if c.opts.SnapEvery > 0 && n.sinceSnap >= c.opts.SnapEvery {
+		n.sinceSnap = 0
+		n.Disk.compact(n.KV.Applied, n.KV.Snapshot())
+	}
+}
+
 func (c *Cluster) complete(n *Node, rd *zab.Ready) {
 	n.busy = nil
+	if len(n.pipe) > 0 || len(n.deferred) > 0 {
+		c.fail("server %d handles a barrier Ready with %d pipelined Readys and %d committed txns outstanding", n.ID, len(n.pipe), len(n.deferred))
+		return
+	}
 	if err := n.Disk.persist(rd); err != nil {
 		c.fail("server %d persist: %v", n.ID, err)
 		return
@@ -352,27 +485,16 @@ func (c *Cluster) complete(n *Node, rd *zab.Ready) {
 		c.chk.restored(n)
 	}
 	for _, e := range rd.Committed {
-		if err := n.KV.Apply(e); err != nil {
-			c.fail("server %d: %v", n.ID, err)
-			return
-		}
-		c.chk.applied(n, e)
+		c.apply(n, e)
 	}
 	if len(rd.Committed) > 0 {
 		c.event("%d applied through %s", n.ID, zab.FormatZxid(n.KV.Applied))
 	}
 	n.synced = append(n.synced, rd.Synced...)
 	n.Peer.Advance(*rd)
-	for _, r := range rd.Requests {
-		if _, err := n.Peer.Propose(r.Data); err != nil {
-			c.event("%d drops request from %d: %v", n.ID, r.From, err)
-		}
-	}
+	c.proposeRequests(n, rd.Requests)
 	n.sinceSnap += len(rd.Committed)
-	if c.opts.SnapEvery > 0 && n.sinceSnap >= c.opts.SnapEvery {
-		n.sinceSnap = 0
-		n.Disk.compact(n.KV.Applied, n.KV.Snapshot())
-	}
+	c.maybeSnapshot(n)
 }
 
 // Tick advances the clock one tick: finished fsyncs complete, every
@@ -385,10 +507,14 @@ func (c *Cluster) Tick() {
 			c.complete(n, n.busy)
 			c.processReady(n)
 		}
+		if n.Running && len(n.pipe) > 0 {
+			c.completePipeline(n)
+			c.processReady(n)
+		}
 	}
 	for _, id := range c.ids {
 		n := c.nodes[id]
-		if n.Running && n.busy == nil {
+		if n.Running && !n.busyNow() {
 			n.Peer.Tick()
 			c.processReady(n)
 		}
@@ -431,7 +557,9 @@ func (c *Cluster) deliverDue() {
 	}
 }
 
-func (n *Node) busyNow() bool { return n.busy != nil }
+// busyNow: the server takes no input (a plain Ready's fsync, or a barrier
+// waiting for pipelined fsyncs).
+func (n *Node) busyNow() bool { return n.busy != nil || n.held != nil }
 
 func cmpU(a, b uint64) int {
 	switch {
@@ -485,7 +613,7 @@ func (c *Cluster) deliverLost(from, to uint64) {
 // learner forwards it as a REQUEST.
 func (c *Cluster) Propose(id uint64, data string) error {
 	n := c.nodes[id]
-	if n == nil || !n.Running || n.busy != nil {
+	if n == nil || !n.Running || n.busyNow() {
 		return fmt.Errorf("server %d cannot take writes now", id)
 	}
 	var err error
@@ -509,7 +637,7 @@ func (c *Cluster) Propose(id uint64, data string) error {
 // Sync asks server id for a sync point.
 func (c *Cluster) Sync(id uint64, ref uint64) error {
 	n := c.nodes[id]
-	if n == nil || !n.Running || n.busy != nil {
+	if n == nil || !n.Running || n.busyNow() {
 		return fmt.Errorf("server %d cannot sync now", id)
 	}
 	err := n.Peer.Sync(ref)

@@ -210,7 +210,7 @@ func (c *Cluster) stable() bool {
 			continue
 		}
 		st := n.Peer.Status()
-		if !st.Serving || st.LastZxid != st.CommitZxid || n.busy != nil || n.applied != len(c.chk.hist) {
+		if !st.Serving || st.LastZxid != st.CommitZxid || n.busyNow() || len(n.pipe) > 0 || n.applied != len(c.chk.hist) {
 			return false
 		}
 	}

@@ -15,8 +15,11 @@ type Result struct {
 	Ticks     int64
 	Events    int64
 	Commits   int
-	Trace     []string // with keepTrace
-	Summary   string
+	// Overlapped counts Readys a pipelining shell took while an earlier
+	// one's fsync was under way.
+	Overlapped int
+	Trace      []string // with keepTrace
+	Summary    string
 }
 
 // Bounds of a randomized run.
@@ -43,13 +46,14 @@ func RunSeed(seed int64, keepTrace bool) Result {
 	o.SnapEvery = []int{0, 4, 10}[r.Intn(3)]
 	o.MaxDiffEntries = []int{3, 20, 1000}[r.Intn(3)]
 	o.FinalizeWaitTicks = r.Intn(3)
+	o.Pipeline = r.Intn(2) == 0
 	o.Seed = r.Int63()
 	c := NewCluster(o)
 	r = c.Rand()
 	c.LossRate = []float64{0, 0, 0.005, 0.02}[r.Intn(4)]
 	c.SlowDiskRate = []float64{0, 0.1, 0.3}[r.Intn(3)]
-	c.event("scenario voters=%d observers=%d delay=%d..%d snapEvery=%d maxDiff=%d finalize=%d loss=%v slowDisk=%v",
-		o.Voters, o.Observers, o.MinDelay, o.MaxDelay, o.SnapEvery, o.MaxDiffEntries, o.FinalizeWaitTicks, c.LossRate, c.SlowDiskRate)
+	c.event("scenario voters=%d observers=%d delay=%d..%d snapEvery=%d maxDiff=%d finalize=%d loss=%v slowDisk=%v pipeline=%v",
+		o.Voters, o.Observers, o.MinDelay, o.MaxDelay, o.SnapEvery, o.MaxDiffEntries, o.FinalizeWaitTicks, c.LossRate, c.SlowDiskRate, o.Pipeline)
 
 	res := Result{Seed: seed}
 	finish := func() Result {
@@ -58,6 +62,7 @@ func RunSeed(seed int64, keepTrace bool) Result {
 		res.Ticks = c.Now
 		res.Events = c.events
 		res.Commits, _ = c.Committed()
+		res.Overlapped = c.Overlapped
 		res.Trace = c.Trace()
 		return res
 	}
@@ -155,7 +160,7 @@ func RunSeed(seed int64, keepTrace bool) Result {
 		c.Tick()
 		if l, ok := c.Leader(); ok {
 			st := c.nodes[l].Peer.Status()
-			if !proposedIn[st.Epoch] && c.nodes[l].busy == nil {
+			if !proposedIn[st.Epoch] && !c.nodes[l].busyNow() {
 				if err := c.Propose(l, marker); err == nil {
 					proposedIn[st.Epoch] = true
 				}

@@ -39,6 +39,7 @@ func TestRandomSeeds(t *testing.T) {
 		mu      sync.Mutex
 		failed  []Result
 		commits int
+		overlap int
 		ticks   int64
 		events  int64
 		wg      sync.WaitGroup
@@ -52,6 +53,7 @@ func TestRandomSeeds(t *testing.T) {
 				r := RunSeed(seed, false)
 				mu.Lock()
 				commits += r.Commits
+				overlap += r.Overlapped
 				ticks += r.Ticks
 				events += r.Events
 				if r.Err != nil {
@@ -72,8 +74,11 @@ func TestRandomSeeds(t *testing.T) {
 	}
 	close(next)
 	wg.Wait()
-	t.Logf("%d seeds from %d in %v: %d ticks, %d deliveries, %d commits", n, first, time.Since(start).Round(time.Millisecond),
-		ticks, events, commits)
+	t.Logf("%d seeds from %d in %v: %d ticks, %d deliveries, %d commits, %d Readys taken during another's fsync", n, first,
+		time.Since(start).Round(time.Millisecond), ticks, events, commits, overlap)
+	if n >= 100 && overlap == 0 {
+		t.Errorf("no seed pipelined a Ready behind another's fsync: the pipelined shell went untested")
+	}
 	for _, f := range failed {
 		r := RunSeed(f.Seed, true)
 		tail := r.Trace
