@@ -137,13 +137,13 @@ type Peer struct {
 	maxSeenEpoch uint32
 
 	pend pending
-	// outstanding counts the Readys handed out and not yet Advanced (the
-	// shell may pipeline several, Ready.Barrier); barrier is set while
-	// one that must be handled alone is among them.
-	outstanding int
-	barrier     bool
-	handedOut   uint64 // Readys handed out so far
-	advanced    uint64 // and Advanced
+	// The Readys handed out and not yet Advanced are those numbered
+	// advanced..handedOut-1 (the shell may pipeline several,
+	// Ready.Barrier); barrier is set while one that must be handled alone
+	// is among them.
+	handedOut uint64
+	advanced  uint64
+	barrier   bool
 	// inflight are the entries of outstanding Readys: logged as far as the
 	// peer is concerned, not yet known to be in the durable Log.
 	inflight []Entry

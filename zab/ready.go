@@ -199,10 +199,9 @@ func (p *Peer) Ready() Ready {
 		p.pend.entries = make([]Entry, 0, nEntries)
 	}
 	rd.barrier = !p.pipelinable(&rd)
-	p.barrier = rd.barrier
+	p.barrier = p.barrier || rd.barrier
 	rd.seq = p.handedOut
 	p.handedOut++
-	p.outstanding++
 	return rd
 }
 
@@ -269,14 +268,13 @@ func splitLearnerEarly(msgs []Message) (early, late []Message) {
 // Advance tells the peer the shell has persisted, sent and applied rd.
 // Readys are Advanced in the order they were handed out.
 func (p *Peer) Advance(rd Ready) {
-	if p.outstanding == 0 {
+	if p.advanced == p.handedOut {
 		panic("zab: Advance without an outstanding Ready")
 	}
 	if rd.seq != p.advanced {
 		panic(fmt.Sprintf("zab: Advance of Ready %d, expected %d (Readys are advanced in order)", rd.seq, p.advanced))
 	}
 	p.advanced++
-	p.outstanding--
 	if rd.barrier {
 		p.barrier = false
 	}

@@ -348,16 +348,32 @@ func (c *Cluster) processReady(n *Node) {
 			n.held = &rd
 			return
 		}
-		if c.slowDisk() {
-			n.busy = &rd
-			n.busyUntil = c.Now + 1 + int64(c.rand.Intn(3))
+		if !c.handlePlain(n, &rd) {
 			return
 		}
-		c.complete(n, &rd)
 	}
 }
 
-func (c *Cluster) slowDisk() bool { return c.SlowDiskRate > 0 && c.rand.Float64() < c.SlowDiskRate }
+// fsyncTicks is how long the next fsync takes: 0 (done at once), or 1-3
+// ticks on a slow disk (SlowDiskRate).
+func (c *Cluster) fsyncTicks() int64 {
+	if c.SlowDiskRate > 0 && c.rand.Float64() < c.SlowDiskRate {
+		return 1 + int64(c.rand.Intn(3))
+	}
+	return 0
+}
+
+// handlePlain completes rd now, or leaves the server busy until its slow
+// fsync is done (false then).
+func (c *Cluster) handlePlain(n *Node, rd *zab.Ready) bool {
+	if d := c.fsyncTicks(); d > 0 {
+		n.busy = rd
+		n.busyUntil = c.Now + d
+		return false
+	}
+	c.complete(n, rd)
+	return true
+}
 
 // pipeline starts a non-barrier Ready: its requests are proposed and what
 // it commits is applied (once durable here) now; it is persisted, its late
@@ -368,10 +384,7 @@ func (c *Cluster) pipeline(n *Node, rd zab.Ready) {
 	n.deferredSyncs = append(n.deferredSyncs, rd.Synced...)
 	c.applyDurable(n)
 	c.proposeRequests(n, rd.Requests)
-	at := c.Now
-	if c.slowDisk() {
-		at += 1 + int64(c.rand.Intn(3))
-	}
+	at := c.Now + c.fsyncTicks()
 	if k := len(n.pipe); k > 0 {
 		at = max(at, n.pipe[k-1].doneAt)
 		c.Overlapped++
@@ -399,12 +412,7 @@ func (c *Cluster) completePipeline(n *Node) {
 	if n.Running && len(n.pipe) == 0 && n.held != nil {
 		rd := n.held
 		n.held = nil
-		if c.slowDisk() {
-			n.busy = rd
-			n.busyUntil = c.Now + 1 + int64(c.rand.Intn(3))
-			return
-		}
-		c.complete(n, rd)
+		c.handlePlain(n, rd)
 	}
 }
 
