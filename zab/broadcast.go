@@ -137,6 +137,9 @@ func (p *Peer) stepLeader(m Message) error {
 	if !ok {
 		return p.unexpected(m, "from a server that is not our learner")
 	}
+	if m.Session != h.session {
+		return p.unexpected(m, "from an earlier session of the learner")
+	}
 	if m.Type != AckEpoch && m.Epoch != l.newEpoch {
 		return p.unexpected(m, "wrong epoch")
 	}
@@ -227,6 +230,9 @@ func (p *Peer) stepLearner(m Message) error {
 	lr := p.lr
 	if m.From != p.leader {
 		return p.unexpected(m, "from a server that is not our leader")
+	}
+	if m.Session != lr.session {
+		return p.unexpected(m, "from the leader's answer to an earlier session")
 	}
 	if m.Type != LeaderInfo && m.Epoch != lr.epoch {
 		return p.unexpected(m, "wrong epoch")

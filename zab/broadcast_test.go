@@ -3,6 +3,7 @@ package zab
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -172,6 +173,7 @@ func TestBadMessagesRejected(t *testing.T) {
 	other := 6 - l - f // the third server
 	p := n.peers[f]
 	before := p.Status()
+	s := p.lr.session // so that the cases below fail for their own reason
 	for _, tc := range []struct {
 		m    Message
 		want error
@@ -182,11 +184,11 @@ func TestBadMessagesRejected(t *testing.T) {
 		{Message{Type: Commit, From: l, To: 42}, ErrInvalidMessage},
 		{Message{Type: Notification, From: l, To: f, State: 7}, ErrInvalidMessage},
 		{Message{Type: Proposal, From: l, To: f, Epoch: before.Epoch, Entries: []Entry{{5, nil}, {4, nil}}}, ErrInvalidMessage},
-		{Message{Type: Proposal, From: l, To: f, Epoch: before.Epoch, Zxid: 9}, ErrUnexpectedMessage},   // no entry
-		{Message{Type: Commit, From: l, To: f, Epoch: before.Epoch + 1, Zxid: 1}, ErrUnexpectedMessage}, // wrong epoch
-		{Message{Type: LeaderInfo, From: l, To: f, Epoch: 99}, ErrUnexpectedMessage},                    // out of phase
-		{Message{Type: Ack, From: l, To: f, Epoch: before.Epoch}, ErrUnexpectedMessage},                 // acks go to leaders
-		{Message{Type: UpToDate, From: other, To: f, Epoch: before.Epoch}, ErrUnexpectedMessage},        // not the leader
+		{Message{Type: Proposal, From: l, To: f, Epoch: before.Epoch, Zxid: 9, Session: s}, ErrUnexpectedMessage},   // no entry
+		{Message{Type: Commit, From: l, To: f, Epoch: before.Epoch + 1, Zxid: 1, Session: s}, ErrUnexpectedMessage}, // wrong epoch
+		{Message{Type: LeaderInfo, From: l, To: f, Epoch: 99, Session: s}, ErrUnexpectedMessage},                    // out of phase
+		{Message{Type: Ack, From: l, To: f, Epoch: before.Epoch, Session: s}, ErrUnexpectedMessage},                 // acks go to leaders
+		{Message{Type: UpToDate, From: other, To: f, Epoch: before.Epoch, Session: s}, ErrUnexpectedMessage},        // not the leader
 	} {
 		if tc.m.From == f {
 			continue
@@ -204,8 +206,16 @@ func TestBadMessagesRejected(t *testing.T) {
 	}
 	// The leader ignores messages from strangers and out-of-phase acks.
 	lp := n.peers[l]
-	if err := lp.Step(Message{Type: Ack, From: f, To: l, Epoch: before.Epoch, Zxid: MakeZxid(before.Epoch, 77)}); !errors.Is(err, ErrUnexpectedMessage) {
+	session := lp.ld.learners[f].session
+	if err := lp.Step(Message{Type: Ack, From: f, To: l, Epoch: before.Epoch, Zxid: MakeZxid(before.Epoch, 77), Session: session}); !errors.Is(err, ErrUnexpectedMessage) || !strings.Contains(err.Error(), "out of phase") {
 		t.Errorf("ack beyond what was sent: %v", err)
+	}
+	// Messages of another session of the learner are ignored both ways.
+	if err := lp.Step(Message{Type: Ping, From: f, To: l, Epoch: before.Epoch, Session: session + 1}); !errors.Is(err, ErrUnexpectedMessage) {
+		t.Errorf("ping of another session at the leader: %v", err)
+	}
+	if err := p.Step(Message{Type: Ping, From: l, To: f, Epoch: before.Epoch, Session: session + 1}); !errors.Is(err, ErrUnexpectedMessage) {
+		t.Errorf("ping of another session at the learner: %v", err)
 	}
 	// A proposal's Ready may stay outstanding while more input comes (it
 	// is pipelined); a barrier Ready must be advanced first.
@@ -214,7 +224,7 @@ func TestBadMessagesRejected(t *testing.T) {
 	if rd.Barrier() {
 		t.Fatalf("a proposal's Ready is a barrier: %+v", rd)
 	}
-	if err := lp.Step(Message{Type: Ping, From: f, To: l, Epoch: before.Epoch}); errors.Is(err, ErrReadyOutstanding) {
+	if err := lp.Step(Message{Type: Ping, From: f, To: l, Epoch: before.Epoch, Session: session}); errors.Is(err, ErrReadyOutstanding) {
 		t.Errorf("Step refused with a pipelined Ready outstanding: %v", err)
 	}
 	lp.Advance(rd)
@@ -427,7 +437,7 @@ func TestAcksAndCommitsCoalesce(t *testing.T) {
 	// The leader gets one ACK per proposal (as an older follower would
 	// send them): one COMMIT through the last goes to each follower.
 	for _, z := range zs {
-		if err := lp.Step(Message{Type: Ack, From: f, To: l, Epoch: frd.Messages[0].Epoch, Zxid: z}); err != nil {
+		if err := lp.Step(Message{Type: Ack, From: f, To: l, Epoch: frd.Messages[0].Epoch, Zxid: z, Session: frd.Messages[0].Session}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,6 +31,7 @@ func (s handlerStage) String() string { return stageNames[s] }
 type learnerHandler struct {
 	id            uint64
 	observer      bool
+	session       uint64 // from its FOLLOWERINFO; its messages must carry it
 	stage         handlerStage
 	acceptedEpoch uint32
 	currentEpoch  uint32
@@ -160,7 +161,7 @@ func (p *Peer) stepLearnerInfo(m Message) error {
 	}
 	l := p.ld
 	if old, ok := l.learners[m.From]; ok {
-		if old.stage == stageInfo && old.acceptedEpoch == m.Epoch {
+		if old.stage == stageInfo && old.acceptedEpoch == m.Epoch && old.session == m.Session {
 			// A resent FOLLOWERINFO (sendLearnerInfo): our LEADERINFO
 			// may have been lost, so send it again.
 			old.lastHeard = p.ticks
@@ -172,7 +173,7 @@ func (p *Peer) stepLearnerInfo(m Message) error {
 		p.logEvent("learner %d reconnected (was %s)", m.From, old.stage)
 	}
 	h := &learnerHandler{
-		id: m.From, observer: observer, stage: stageInfo, acceptedEpoch: m.Epoch,
+		id: m.From, observer: observer, session: m.Session, stage: stageInfo, acceptedEpoch: m.Epoch,
 		since: p.ticks, lastHeard: p.ticks,
 	}
 	l.addLearner(h)
@@ -224,6 +225,7 @@ func (p *Peer) stepAckEpoch(m Message, h *learnerHandler) error {
 
 // learner is a follower's or observer's side of the protocol (Learner.java).
 type learner struct {
+	session       uint64 // this attempt's Session, drawn when it began
 	stage         learnerStage
 	epoch         uint32 // the leader's new epoch, from LEADERINFO
 	gotSync       bool
@@ -244,7 +246,7 @@ const (
 
 func (p *Peer) becomeLearner(s State, leader uint64) {
 	p.setState(s, leader)
-	p.lr = &learner{lastHeard: p.ticks, since: p.ticks}
+	p.lr = &learner{session: p.newSession(), lastHeard: p.ticks, since: p.ticks}
 	p.logEvent("%s leader %d, vote %s round %d", s, leader, p.elec.vote, p.elec.round)
 	p.sendLearnerInfo()
 }
@@ -262,6 +264,16 @@ func (p *Peer) sendLearnerInfo() {
 	}
 	p.lr.infoSentAt = p.ticks
 	p.send(Message{Type: t, To: p.leader, Epoch: p.hs.AcceptedEpoch, Zxid: p.lastZxid})
+}
+
+// newSession draws a learner session: random, so that a restarted peer
+// does not reuse one a message still in flight carries.
+func (p *Peer) newSession() uint64 {
+	for {
+		if s := p.rand.Uint64(); s != 0 {
+			return s
+		}
+	}
 }
 
 func (p *Peer) stepLeaderInfo(m Message) error {

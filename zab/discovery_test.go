@@ -52,7 +52,7 @@ func followerAt(t *testing.T, hs HardState, log *memLog) *Peer {
 func TestLearnerEpochRules(t *testing.T) {
 	// A higher epoch is accepted, persisted and acked in the same Ready.
 	p := followerAt(t, HardState{4, 3}, &memLog{ents: []Entry{{MakeZxid(3, 9), nil}}})
-	if err := p.Step(Message{Type: LeaderInfo, From: 2, To: 1, Epoch: 5}); err != nil {
+	if err := p.Step(Message{Type: LeaderInfo, From: 2, To: 1, Epoch: 5, Session: p.lr.session}); err != nil {
 		t.Fatal(err)
 	}
 	rd := p.Ready()
@@ -66,7 +66,7 @@ func TestLearnerEpochRules(t *testing.T) {
 
 	// A lower epoch is refused: the learner looks again.
 	p = followerAt(t, HardState{4, 3}, &memLog{})
-	if err := p.Step(Message{Type: LeaderInfo, From: 2, To: 1, Epoch: 3}); err != nil {
+	if err := p.Step(Message{Type: LeaderInfo, From: 2, To: 1, Epoch: 3, Session: p.lr.session}); err != nil {
 		t.Fatal(err)
 	}
 	if st := p.Status(); st.State != Looking || st.AcceptedEpoch != 4 {
@@ -75,7 +75,7 @@ func TestLearnerEpochRules(t *testing.T) {
 
 	// Messages from anyone but the leader are ignored.
 	p = followerAt(t, HardState{4, 3}, &memLog{})
-	if err := p.Step(Message{Type: LeaderInfo, From: 3, To: 1, Epoch: 9}); !errors.Is(err, ErrUnexpectedMessage) {
+	if err := p.Step(Message{Type: LeaderInfo, From: 3, To: 1, Epoch: 9, Session: p.lr.session}); !errors.Is(err, ErrUnexpectedMessage) {
 		t.Fatalf("LEADERINFO from a non-leader: %v", err)
 	}
 }

@@ -117,7 +117,16 @@ type Message struct {
 	Round uint64
 	Vote  Vote
 	// Ref identifies a client sync (Sync), opaque to zab.
-	Ref     uint64
+	Ref uint64
+	// Session names one attempt of a learner to follow a leader: the
+	// learner draws it for its FOLLOWERINFO (OBSERVERINFO), and every later
+	// message between the two carries it, both ways. Each side ignores
+	// messages of another session, so nothing the leader queued for an
+	// attempt it gave up (a whole sync on a slow link) is taken as the
+	// answer to the learner's next one, nor an old ACK as acking a new
+	// sync. It is what ZooKeeper gets from a new TCP connection per
+	// LearnerHandler. Zero in notifications.
+	Session uint64
 	Entries []Entry
 	// Data is the forwarded request (Request) or the snapshot (Snap). The
 	// leader's core leaves a Snap's Data empty: the shell fills it with the
@@ -164,7 +173,8 @@ const (
 	MaxMessageEntries = 1 << 24
 )
 
-const wireVersion = 1
+// wireVersion 2 added Session.
+const wireVersion = 2
 
 // ErrInvalidMessage is returned for a message that cannot be decoded or
 // makes no sense (a bad type, non-increasing entries, a message to someone
@@ -186,6 +196,7 @@ func (m Message) Marshal(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Vote.Zxid))
 	b = binary.BigEndian.AppendUint32(b, m.Vote.PeerEpoch)
 	b = binary.BigEndian.AppendUint64(b, m.Ref)
+	b = binary.BigEndian.AppendUint64(b, m.Session)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Data)))
 	b = append(b, m.Data...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Entries)))
@@ -281,6 +292,7 @@ func Unmarshal(b []byte) (Message, error) {
 	m.Vote.Zxid = int64(d.u64())
 	m.Vote.PeerEpoch = d.u32()
 	m.Ref = d.u64()
+	m.Session = d.u64()
 	m.Data = d.bytes(MaxMessageData)
 	n := d.u32()
 	if d.err == nil && (n > MaxMessageEntries || uint64(n)*12 > uint64(len(d.b))) {

@@ -408,6 +408,9 @@ func (p *Peer) Sync(ref uint64) error {
 
 func (p *Peer) send(m Message) {
 	m.From = p.id
+	if m.Type != Notification {
+		m.Session = p.sessionWith(m.To)
+	}
 	q := &p.pend
 	for k := range q.lastTo {
 		d := &q.lastTo[k]
@@ -426,6 +429,20 @@ func (p *Peer) send(m Message) {
 	q.msgs = append(q.msgs, m)
 }
 
+// sessionWith is the session of the learner attempt that links us to id:
+// ours when id is our leader, the learner's when we lead it, else 0.
+func (p *Peer) sessionWith(id uint64) uint64 {
+	switch {
+	case p.lr != nil && id == p.leader:
+		return p.lr.session
+	case p.ld != nil:
+		if h, ok := p.ld.learners[id]; ok {
+			return h.session
+		}
+	}
+	return 0
+}
+
 // coalesces reports whether m can be folded into prev, the newest pending
 // message on the same link: both are ACKs of proposals (a follower logs in
 // order, and the leader takes an ACK as "logged through Zxid") or both are
@@ -435,7 +452,7 @@ func (p *Peer) send(m Message) {
 // costs a follower one ACK and the leader one COMMIT per follower, not n.
 // The NEWLEADER ACK (counter 0) is never folded.
 func coalesces(prev *Message, m Message) bool {
-	if prev.Type != m.Type || prev.Epoch != m.Epoch {
+	if prev.Type != m.Type || prev.Epoch != m.Epoch || prev.Session != m.Session {
 		return false
 	}
 	switch m.Type {

@@ -175,3 +175,124 @@ func stageAtLeader(leader *Peer, id uint64) string {
 	}
 	return ""
 }
+
+// A sync stream the leader sent to a learner it later gave up must not be
+// taken as the answer to that learner's next FOLLOWERINFO. Found by the
+// simulator (seed 30541 before the fix): the leader's link to the learner
+// was clogged with a whole sync (LEADERINFO, DIFF, NEWLEADER); the leader
+// dropped the learner at initLimit and the learner, timing out too, came
+// back to the same leader in the same epoch. The stale stream then
+// arrived; the learner acked its NEWLEADER, and the leader, which had
+// started a new sync of the learner meanwhile, counted that ack as the
+// learner holding the new sync's history, committing txns only it had
+// logged. ZooKeeper ties a sync to its TCP connection; here every message
+// of a learner's attempt carries its session, and both sides ignore others.
+func TestStaleSyncStreamIsNotAcked(t *testing.T) {
+	n := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
+	l := n.mustElect()
+	var a, b uint64 // the learner that re-syncs, and the other follower
+	for _, id := range ids(1, 2, 3) {
+		if id != l && a == 0 {
+			a = id
+		} else if id != l {
+			b = id
+		}
+	}
+	if _, err := n.peers[l].Propose([]byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	n.drain(l)
+	n.deliverAll()
+
+	// a restarts and re-follows. The leader's link to it is slow: a resends
+	// FOLLOWERINFO and the leader answers both with LEADERINFO. The first
+	// one arrives, then the link clogs, holding the second LEADERINFO and
+	// the sync that answers a's ACKEPOCH.
+	p, err := NewPeer(testConfig(a, ids(1, 2, 3), nil, n.logs[a], n.hs[a]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.peers[a] = p
+	n.drain(a)
+	var held []Message
+	leaderInfos := 0
+	n.drop = func(m Message) bool {
+		if m.From != l || m.To != a || m.Type == Notification {
+			return false
+		}
+		if m.Type == LeaderInfo {
+			leaderInfos++
+		}
+		held = append(held, m)
+		return true
+	}
+	if !n.runUntil(100, func() bool { return leaderInfos == 2 }) {
+		t.Fatalf("the leader did not answer a resent FOLLOWERINFO: %v", n.peers[l].Status())
+	}
+	if held[0].Type != LeaderInfo {
+		t.Fatalf("first held message %s, want LEADERINFO", held[0].Describe())
+	}
+	n.queue = append(n.queue, held[0])
+	held = held[1:]
+	if !n.runUntil(100, func() bool { return stageAtLeader(n.peers[l], a) == "syncing" }) {
+		t.Fatalf("learner %d never reached the sync stage: %v", a, n.peers[l].Status())
+	}
+	// Both sides give up at initLimit; a comes back to the same leader,
+	// whose new LEADERINFO queues behind the held stream.
+	if !n.runUntil(200, func() bool {
+		return leaderInfos >= 3 && stageAtLeader(n.peers[l], a) == "info" && n.peers[a].Status().State == Following
+	}) {
+		t.Fatalf("learner %d did not come back to leader %d: %v / %v", a, l, n.peers[a].Status(), n.peers[l].Status())
+	}
+	// The leader logs txns b never receives: they are not committed.
+	n.drop = func(m Message) bool {
+		if m.From == l && m.To == a && m.Type != Notification {
+			held = append(held, m)
+			return true
+		}
+		return m.From == l && m.To == b && m.Type == Proposal
+	}
+	for _, d := range []string{"x", "y"} {
+		if _, err := n.peers[l].Propose([]byte(d)); err != nil {
+			t.Fatal(err)
+		}
+		n.drain(l)
+	}
+	n.deliverAll()
+	// The link unclogs: the stale stream arrives first, then the new one.
+	n.drop = func(m Message) bool { return m.From == l && m.To == b && m.Type == Proposal }
+	n.queue = append(held, n.queue...)
+	// The leader may commit only what a quorum has logged, at every step.
+	for i := 0; len(n.queue) > 0; i++ {
+		if i > 10000 {
+			t.Fatal("messages do not settle")
+		}
+		m := n.queue[0]
+		n.queue = n.queue[1:]
+		_ = n.peers[m.To].Step(m)
+		n.drain(m.To)
+		commit := n.peers[l].Status().CommitZxid
+		for _, e := range n.logs[l].ents {
+			if e.Zxid > commit {
+				break
+			}
+			holders := 0
+			for _, id := range ids(1, 2, 3) {
+				if slices.ContainsFunc(n.logs[id].ents, func(x Entry) bool { return x.Zxid == e.Zxid }) {
+					holders++
+				}
+			}
+			if holders < 2 {
+				t.Fatalf("after %s leader %d committed %s (through %s) but only %d server(s) logged it", m.Describe(),
+					l, FormatZxid(e.Zxid), FormatZxid(commit), holders)
+			}
+		}
+	}
+	commit := n.peers[l].Status().CommitZxid
+	// With the stale stream ignored, a is synced by the new one and holds
+	// everything, which commits it.
+	if got, want := n.logs[a].LastZxid(), n.logs[l].LastZxid(); got != want || commit != want {
+		t.Fatalf("learner %d logged through %s, leader %s committed through %s; want both %s", a, FormatZxid(got),
+			FormatZxid(n.logs[l].LastZxid()), FormatZxid(commit), FormatZxid(want))
+	}
+}
