@@ -16,9 +16,19 @@ type Options struct {
 	SnapshotChunkSize int
 	// Now stamps SnapshotMeta.Created; time.Now by default.
 	Now func() time.Time
+	// SlowSync is how long a group's write and sync may take before
+	// OnSlowSync hears of it (ZooKeeper's fsync.warningthresholdms); 1s by
+	// default. Every write waiting for that sync waited as long, so a slow
+	// disk shows in the log, not only in mntr's fsynctime.
+	SlowSync time.Duration
+	// OnSlowSync is called by the committer, after such a sync, with its
+	// duration and the number of txns it made durable. Nil: not reported.
+	OnSlowSync func(took time.Duration, entries int)
 }
 
 const defaultChunkSize = 1 << 20
+
+const defaultSlowSync = time.Second
 
 // Engine implements Storage on a KV. badgerstore and memstore wrap it.
 type Engine struct {
@@ -63,6 +73,9 @@ func Open(kv KV, serverID int64, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.SlowSync <= 0 {
+		opts.SlowSync = defaultSlowSync
+	}
 	start := time.Now()
 	e := &Engine{kv: kv, serverID: serverID, opts: opts}
 	maxOps, maxBytes := kv.MaxBatch()
@@ -86,6 +99,7 @@ func Open(kv KV, serverID int64, opts Options) (*Engine, error) {
 	}
 	e.report.Took = time.Since(start)
 	e.c = newCommitter(e.last, e.commitGroup, e.newestSnapshot)
+	e.c.slow, e.c.onSlow = opts.SlowSync, opts.OnSlowSync
 	return e, nil
 }
 

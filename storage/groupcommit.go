@@ -30,6 +30,8 @@ type committer struct {
 	write   func(group []*request, sync bool) error
 	floor   func() int64 // newest snapshot zxid: appends must be after it too
 	metrics commitMetrics
+	slow    time.Duration            // a sync longer than this is reported
+	onSlow  func(time.Duration, int) // to this, if set
 
 	mu         sync.Mutex
 	cond       sync.Cond
@@ -142,7 +144,11 @@ func (c *committer) commit(group []*request) error {
 		return err
 	}
 	if sync {
-		c.metrics.record(n, time.Since(start))
+		took := time.Since(start)
+		c.metrics.record(n, took)
+		if took > c.slow && c.onSlow != nil {
+			c.onSlow(took, n)
+		}
 	}
 	return nil
 }

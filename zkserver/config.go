@@ -60,6 +60,9 @@ type Config struct {
 	// grows: write latency stays flat over millions of txns (autopurge off),
 	// at the cost of a second file synced per commit.
 	TxnValueLog bool
+	// FsyncWarningThreshold is fsync.warningthresholdms: a txn-log sync
+	// slower than this is logged as a warning (1s, ZooKeeper's default).
+	FsyncWarningThreshold time.Duration
 
 	// ServerID is the myid of this server (0 for standalone).
 	ServerID int64
@@ -93,6 +96,7 @@ func DefaultConfig() *Config {
 		SnapCount:              100000,
 		SnapRetainCount:        3,
 		ForceSync:              true,
+		FsyncWarningThreshold:  time.Second,
 		Servers:                map[int64]string{},
 	}
 	return c
@@ -188,6 +192,11 @@ func ParseConfig(r io.Reader) (*Config, []string, error) {
 			c.PurgeInterval, err = parseHoursOrDuration(v)
 		case k == "forceSync" || k == "zookeeper.forceSync":
 			c.ForceSync, err = parseYesNo(v)
+		case k == "fsync.warningthresholdms" || k == "zookeeper.fsync.warningthresholdms":
+			c.FsyncWarningThreshold, err = parseMs(v)
+			if err == nil && c.FsyncWarningThreshold <= 0 {
+				err = fmt.Errorf("must be > 0")
+			}
 		case k == "zkd.txnValueLog":
 			c.TxnValueLog, err = parseYesNo(v)
 		case k == "znode.container.checkIntervalMs":

@@ -67,6 +67,8 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		"DigestAuthenticationProvider.superDigest=nocolon": "superDigest",
 		"clientPortAddress=not-an-ip":                      "clientPortAddress",
 		"zkd.txnValueLog=maybe":                            "zkd.txnValueLog",
+		"fsync.warningthresholdms=0":                       "fsync.warningthresholdms",
+		"fsync.warningthresholdms=soon":                    "fsync.warningthresholdms",
 	} {
 		_, _, err := ParseConfig(strings.NewReader(cfg))
 		if err == nil || !strings.Contains(err.Error(), key) {

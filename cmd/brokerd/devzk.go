@@ -25,7 +25,7 @@ func startDevZooKeeper(dir string, port int, lg zerolog.Logger) (*zkserver.Serve
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := badgerstore.Open(cfg.StorageDir(), cfg.ServerID, badgerstore.Options{NoSync: !cfg.ForceSync, TxnsInValueLog: cfg.TxnValueLog, Logger: lg})
+	st, err := badgerstore.Open(cfg.StorageDir(), cfg.ServerID, cfg.StoreOptions(lg))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", cfg.StorageDir(), err)
 	}

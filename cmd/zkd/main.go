@@ -89,7 +89,7 @@ func run() int {
 	}
 
 	dir := cfg.StorageDir()
-	st, err := badgerstore.Open(dir, cfg.ServerID, badgerstore.Options{NoSync: !cfg.ForceSync, TxnsInValueLog: cfg.TxnValueLog, Logger: log})
+	st, err := badgerstore.Open(dir, cfg.ServerID, cfg.StoreOptions(log))
 	if err != nil {
 		log.Error().Err(err).Msg("cannot open the data dir")
 		return 1

@@ -2,7 +2,10 @@ package memstore_test
 
 import (
 	"errors"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/zabkafka/zabkafka/storage"
 	"github.com/zabkafka/zabkafka/storage/memstore"
@@ -85,4 +88,60 @@ func TestContract(t *testing.T) {
 // batches.
 func TestContractSmallBatches(t *testing.T) {
 	storagetest.Run(t, newHarness(memstore.Options{MaxBatchOps: 3, MaxBatchBytes: 300}))
+}
+
+// A sync slower than Engine.SlowSync is reported with its duration and the
+// txns it made durable; faster ones and unsynced appends are not.
+func TestSlowSyncReported(t *testing.T) {
+	type report struct {
+		took    time.Duration
+		entries int
+	}
+	var reports []report // written by the committer, read after Append returns
+	var mu sync.Mutex
+	open := func(threshold time.Duration) *memstore.Store {
+		s, err := memstore.New(1, memstore.Options{Engine: storage.Options{SlowSync: threshold,
+			OnSlowSync: func(took time.Duration, entries int) {
+				mu.Lock()
+				reports = append(reports, report{took, entries})
+				mu.Unlock()
+			}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	ents := func(from int64, n int) []storage.Entry {
+		var es []storage.Entry
+		for i := range int64(n) {
+			es = append(es, storage.Entry{Zxid: from + i, Data: []byte("x")})
+		}
+		return es
+	}
+	// Every sync takes more than a nanosecond.
+	s := open(time.Nanosecond)
+	if err := s.Append(ents(1, 3), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ents(4, 2), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := slices.Clone(reports)
+	reports = nil
+	mu.Unlock()
+	if len(got) != 1 || got[0].entries != 3 || got[0].took <= 0 {
+		t.Fatalf("reports %+v, want one of 3 txns (the unsynced append is not a sync)", got)
+	}
+	// None takes an hour.
+	s = open(time.Hour)
+	if err := s.Append(ents(1, 3), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reports) != 0 {
+		t.Fatalf("reports %+v under an hour's threshold", reports)
+	}
 }

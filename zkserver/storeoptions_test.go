@@ -1,0 +1,47 @@
+package zkserver
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zabkafka/zabkafka/storage"
+	"github.com/zabkafka/zabkafka/storage/badgerstore"
+)
+
+// fsync.warningthresholdms reaches the store: with a threshold every real
+// sync exceeds, an append logs the warning; with the default it does not.
+func TestFsyncWarningThreshold(t *testing.T) {
+	if got := DefaultConfig().FsyncWarningThreshold; got != time.Second {
+		t.Fatalf("default threshold %v, want ZooKeeper's 1s", got)
+	}
+	cfg, _, err := ParseConfig(strings.NewReader("dataDir=/tmp/x\nfsync.warningthresholdms=250\n"))
+	if err != nil || cfg.FsyncWarningThreshold != 250*time.Millisecond {
+		t.Fatalf("fsync.warningthresholdms=250: %v, %v", cfg, err)
+	}
+
+	for _, tc := range []struct {
+		threshold time.Duration
+		warn      bool
+	}{{time.Nanosecond, true}, {time.Hour, false}} {
+		cfg := DefaultConfig()
+		cfg.FsyncWarningThreshold = tc.threshold
+		var out bytes.Buffer
+		st, err := badgerstore.Open(t.TempDir(), 0, cfg.StoreOptions(zerolog.New(&out)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.Append([]storage.Entry{{Zxid: 1, Data: []byte("txn")}}, nil, true)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(out.String(), "fsync.warningthresholdms")
+		if got != tc.warn {
+			t.Errorf("threshold %v: warning logged %v, want %v; log:\n%s", tc.threshold, got, tc.warn, out.String())
+		}
+	}
+}
