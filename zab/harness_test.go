@@ -79,6 +79,18 @@ func newTestNet(t *testing.T, voters, observers []uint64, logs map[uint64]*memLo
 	return n
 }
 
+// restart replaces server id by a new peer on its durable log and hard
+// state, as a process restart does.
+func (n *testNet) restart(id uint64) {
+	n.t.Helper()
+	p, err := NewPeer(testConfig(id, n.voters, n.observers, n.logs[id], n.hs[id]))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.peers[id] = p
+	n.drain(id)
+}
+
 func (n *testNet) drain(id uint64) {
 	p := n.peers[id]
 	for p.HasReady() {

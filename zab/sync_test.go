@@ -113,13 +113,7 @@ func TestSlowSyncGetsInitLimit(t *testing.T) {
 	if f == l {
 		f = 2
 	}
-	// f restarts: a new peer on its durable log and hard state.
-	p, err := NewPeer(testConfig(f, ids(1, 2, 3), nil, n.logs[f], n.hs[f]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.peers[f] = p
-	n.drain(f)
+	n.restart(f)
 	// f's messages wait (not lost) once its sync has begun: it is busy
 	// installing what the leader sent.
 	var held []Message
@@ -151,12 +145,7 @@ func TestSlowSyncGetsInitLimit(t *testing.T) {
 	// And initLimit still bounds a sync that never ends.
 	n2 := newTestNet(t, ids(1, 2, 3), nil, nil, nil)
 	l = n2.mustElect()
-	p, err = NewPeer(testConfig(f, ids(1, 2, 3), nil, n2.logs[f], n2.hs[f]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n2.peers[f] = p
-	n2.drain(f)
+	n2.restart(f)
 	n2.drop = func(m Message) bool { return m.From == f && stageAtLeader(n2.peers[l], f) == "syncing" }
 	if !n2.runUntil(100, func() bool { return stageAtLeader(n2.peers[l], f) == "syncing" }) {
 		t.Fatalf("learner %d never reached the sync stage", f)
@@ -208,12 +197,7 @@ func TestStaleSyncStreamIsNotAcked(t *testing.T) {
 	// FOLLOWERINFO and the leader answers both with LEADERINFO. The first
 	// one arrives, then the link clogs, holding the second LEADERINFO and
 	// the sync that answers a's ACKEPOCH.
-	p, err := NewPeer(testConfig(a, ids(1, 2, 3), nil, n.logs[a], n.hs[a]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.peers[a] = p
-	n.drain(a)
+	n.restart(a)
 	var held []Message
 	leaderInfos := 0
 	n.drop = func(m Message) bool {
