@@ -34,11 +34,18 @@ type options struct {
 	keep       bool
 	brokerdBin string
 	skipKfake  bool
-	linger     time.Duration
-	pprof      string
+	// kfakeInProcess runs kfake inside the benchmark process, as the
+	// client's own goroutines; by default it runs in a child process, as
+	// brokerd does.
+	kfakeInProcess bool
+	linger         time.Duration
+	pprof          string
 }
 
 func main() {
+	if maybeServeKfake() {
+		return
+	}
 	log.SetFlags(0)
 	var o options
 	sizes := flag.String("sizes", "100,1024", "record value sizes in bytes")
@@ -48,6 +55,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.brokerdBin, "brokerd-bin", "", "prebuilt brokerd (default: go build ./cmd/brokerd)")
 	flag.BoolVar(&o.skipKfake, "skip-kfake", false, "do not run the kfake reference")
+	flag.BoolVar(&o.kfakeInProcess, "kfake-in-process", false, "run kfake in the benchmark's own process (default: a child process, as brokerd runs)")
 	flag.DurationVar(&o.linger, "linger", 5*time.Millisecond, "producer linger (kgo.ProducerLinger)")
 	flag.StringVar(&o.pprof, "brokerd-pprof", "", "serve brokerd's net/http/pprof on this address, for profiling a run")
 	flag.Parse()

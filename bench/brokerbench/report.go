@@ -18,7 +18,11 @@ type row struct {
 func mbps(bytes int64, d time.Duration) float64 { return float64(bytes) / d.Seconds() / 1e6 }
 
 func printReport(w io.Writer, rows []row, o options) {
-	fmt.Fprintf(w, "\n### brokerd vs raw append and kfake (franz-go client, 1 partition, acks=all, linger %v, no compression)\n\n", o.linger)
+	where := "its own process, as brokerd"
+	if o.kfakeInProcess {
+		where = "the client's process"
+	}
+	fmt.Fprintf(w, "\n### brokerd vs raw append and kfake (franz-go client, 1 partition, acks=all, linger %v, no compression; kfake in %s)\n\n", o.linger, where)
 	fmt.Fprintln(w, "| record | records | brokerd produce rec/s | MB/s (log) | raw append MB/s (cached / +fdatasync) | brokerd / raw | kfake produce rec/s | brokerd / kfake | brokerd consume rec/s | kfake consume rec/s | brokerd / kfake | brokerd CPU s | avg batch |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {

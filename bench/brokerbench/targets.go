@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zabkafka/zabkafka/bench/internal/servers"
@@ -73,12 +72,12 @@ func benchBrokerd(ctx context.Context, b *harness.Brokerd, topic string, size in
 }
 
 func benchKfake(ctx context.Context, topic string, size int, n int64, o options) (result, error) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	k, err := startKfake(ctx, topic, !o.kfakeInProcess)
 	if err != nil {
 		return result{}, err
 	}
-	defer c.Close()
-	seeds := c.ListenAddrs()
+	defer k.close()
+	seeds := k.seeds
 	var res result
 	if res.produce, err = produce(ctx, seeds, topic, size, n, o); err != nil {
 		return res, err
