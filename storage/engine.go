@@ -98,8 +98,7 @@ func Open(kv KV, serverID int64, opts Options) (*Engine, error) {
 		}
 	}
 	e.report.Took = time.Since(start)
-	e.c = newCommitter(e.last, e.commitGroup, e.newestSnapshot)
-	e.c.slow, e.c.onSlow = opts.SlowSync, opts.OnSlowSync
+	e.c = newCommitter(e.last, e.commitGroup, e.newestSnapshot, opts.SlowSync, opts.OnSlowSync)
 	return e, nil
 }
 

@@ -49,8 +49,11 @@ type committer struct {
 	stopped chan struct{}
 }
 
-func newCommitter(lastEntry int64, write func([]*request, bool) error, floor func() int64) *committer {
-	c := &committer{write: write, floor: floor, lastQueued: lastEntry, stopped: make(chan struct{})}
+// newCommitter starts the committer loop; slow and onSlow report syncs
+// slower than slow (Options.SlowSync).
+func newCommitter(lastEntry int64, write func([]*request, bool) error, floor func() int64,
+	slow time.Duration, onSlow func(time.Duration, int)) *committer {
+	c := &committer{write: write, floor: floor, slow: slow, onSlow: onSlow, lastQueued: lastEntry, stopped: make(chan struct{})}
 	c.cond.L = &c.mu
 	go c.loop()
 	return c

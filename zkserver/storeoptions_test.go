@@ -18,9 +18,11 @@ func TestFsyncWarningThreshold(t *testing.T) {
 	if got := DefaultConfig().FsyncWarningThreshold; got != time.Second {
 		t.Fatalf("default threshold %v, want ZooKeeper's 1s", got)
 	}
-	cfg, _, err := ParseConfig(strings.NewReader("dataDir=/tmp/x\nfsync.warningthresholdms=250\n"))
-	if err != nil || cfg.FsyncWarningThreshold != 250*time.Millisecond {
-		t.Fatalf("fsync.warningthresholdms=250: %v, %v", cfg, err)
+	for _, key := range []string{"fsync.warningthresholdms", "zookeeper.fsync.warningthresholdms"} {
+		cfg, _, err := ParseConfig(strings.NewReader("dataDir=/tmp/x\n" + key + "=250\n"))
+		if err != nil || cfg.FsyncWarningThreshold != 250*time.Millisecond {
+			t.Fatalf("%s=250: %v, %v", key, cfg, err)
+		}
 	}
 
 	for _, tc := range []struct {
