@@ -1,13 +1,13 @@
 package zkserver
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/zabkafka/zabkafka/internal/testlog"
 	"github.com/zabkafka/zabkafka/storage"
 	"github.com/zabkafka/zabkafka/storage/badgerstore"
 )
@@ -31,7 +31,8 @@ func TestFsyncWarningThreshold(t *testing.T) {
 	}{{time.Nanosecond, true}, {time.Hour, false}} {
 		cfg := DefaultConfig()
 		cfg.FsyncWarningThreshold = tc.threshold
-		var out bytes.Buffer
+		// badger logs from its own goroutines too: a buffer safe to share.
+		var out testlog.Buffer
 		st, err := badgerstore.Open(t.TempDir(), 0, cfg.StoreOptions(zerolog.New(&out)))
 		if err != nil {
 			t.Fatal(err)
