@@ -1,14 +1,15 @@
 // Package badgerstore is zkd's on-disk Storage: storage.Engine on one
 // badger/v4 database per data dir (DESIGN.md 2.3).
 //
-// Durability: badger runs with SyncWrites, so every commit is on disk when it
-// returns, and the engine's group commit makes one commit (one WAL sync) out
-// of many appends. Syncing explicitly with DB.Sync after unsynced commits
-// would be cheaper for sync=false appends but is not safe: DB.Sync syncs
-// only the current memtable's WAL, and when a commit fills the memtable
-// badger switches to a new WAL without syncing the old one, so an append
-// acknowledged after DB.Sync could still be lost by a power cut until the
-// old memtable is flushed (badger v4.9 db.go: ensureRoomForWrite, Sync).
+// Durability: every commit is on disk when it returns, and the engine's
+// group commit makes one commit (one sync) out of many appends. The store
+// syncs badger's files itself (logsync.go) instead of running badger with
+// SyncWrites, which flushes the disk's cache twice per commit. Badger's own
+// DB.Sync is not enough for that: it syncs only the current memtable's WAL
+// (and value log), and when a commit fills the memtable badger switches to a
+// new WAL without syncing the old one, so an append acknowledged after
+// DB.Sync could still be lost by a power cut until the old memtable is
+// flushed (badger v4.9 db.go: ensureRoomForWrite, Sync).
 package badgerstore
 
 import (
@@ -57,7 +58,7 @@ type Options struct {
 	// ValueLogFileSize bounds a value-log file, the unit the value-log GC
 	// reclaims; 64 MiB by default instead of 1 GiB.
 	ValueLogFileSize int64
-	// NoSync turns badger's SyncWrites off (zoo.cfg forceSync=no): commits
+	// NoSync turns syncing off (zoo.cfg forceSync=no): commits
 	// reach the operating system's page cache but are not fsynced, so a
 	// killed process loses nothing and a power cut may lose the newest
 	// writes, as with ZooKeeper's forceSync=no. Append's sync flag is then
@@ -67,6 +68,9 @@ type Options struct {
 	// deleted snapshots and purged txns; 10 minutes by default, negative to
 	// disable.
 	GCInterval time.Duration
+
+	// onLogSync, when set (tests), is told every file logSync syncs.
+	onLogSync func(path string)
 }
 
 func (o *Options) defaults() {
@@ -95,7 +99,9 @@ const TxnValueLogThreshold = 64
 func badgerOptions(dir string, o Options) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{o.Logger.With().Str("store", "badger").Logger()}).
-		WithSyncWrites(!o.NoSync).
+		// Commits are synced by logSync, one fdatasync where SyncWrites
+		// makes two.
+		WithSyncWrites(false).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(2).
 		WithNumCompactors(2).
@@ -115,6 +121,7 @@ func badgerOptions(dir string, o Options) badger.Options {
 type Store struct {
 	*storage.Engine
 	db  *badger.DB
+	kv  *kv
 	dir string
 
 	stopGC chan struct{}
@@ -133,12 +140,20 @@ func Open(dir string, serverID int64, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open data dir %s: %w", dir, explain(err))
 	}
-	e, err := storage.Open(&kv{db: db}, serverID, opts.Engine)
+	k := &kv{db: db, valueThreshold: opts.ValueThreshold, logger: opts.Logger}
+	if !opts.NoSync {
+		if k.logs, err = newLogSync(dir); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open data dir %s: %w", dir, err)
+		}
+		k.logs.synced = opts.onLogSync
+	}
+	e, err := storage.Open(k, serverID, opts.Engine)
 	if err != nil {
-		_ = db.Close()
+		_ = k.Close()
 		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
 	}
-	s := &Store{Engine: e, db: db, dir: dir, stopGC: make(chan struct{})}
+	s := &Store{Engine: e, db: db, kv: k, dir: dir, stopGC: make(chan struct{})}
 	if opts.GCInterval > 0 {
 		s.gcDone.Add(1)
 		go s.gcLoop(opts.GCInterval)
@@ -196,6 +211,21 @@ func (s *Store) gcLoop(every time.Duration) {
 func (s *Store) CollectGarbage() int { return s.collectGarbage(nil) }
 
 func (s *Store) collectGarbage(stop <-chan struct{}) int {
+	// The GC moves live values out of a file and then deletes the file, but
+	// without SyncWrites the moved copies are not synced: an open iterator
+	// makes badger put the deletion off until the last iterator closes,
+	// which is after the sync below.
+	txn := s.db.NewTransaction(false)
+	it := txn.NewIterator(badger.IteratorOptions{})
+	defer func() {
+		if err := s.kv.Commit(nil, true); err != nil {
+			s.kv.logger.Error().Err(err).Msg("sync after value-log GC failed; reclaimed files stay until the next GC")
+			// The iterator stays open: badger deletes nothing it moved.
+			return
+		}
+		it.Close()
+		txn.Discard()
+	}()
 	n := 0
 	// Each successful run reclaims one file.
 	for s.db.RunValueLogGC(0.5) == nil {
@@ -227,33 +257,51 @@ func (s *Store) DiskUsage() (int64, error) {
 }
 
 // kv adapts badger to storage.KV.
-type kv struct{ db *badger.DB }
+type kv struct {
+	db             *badger.DB
+	logs           *logSync // nil with Options.NoSync
+	valueThreshold int64
+	logger         zerolog.Logger
+}
 
 var _ storage.KV = (*kv)(nil)
 
 // Commit is one badger txn: atomic in the WAL, and durable on return
-// because of SyncWrites, whatever sync says (unless Options.NoSync).
+// whatever sync says (unless Options.NoSync), as it was with SyncWrites:
+// syncing every commit keeps the contract's prefix promise across badger's
+// switches to a new WAL file, whose pages the kernel may write back before
+// the old one's.
 func (k *kv) Commit(ops []storage.Op, sync bool) error {
 	if len(ops) == 0 {
-		if sync {
-			return k.db.Sync()
+		if sync && k.logs != nil {
+			return k.logs.sync(true)
 		}
 		return nil
 	}
 	txn := k.db.NewTransaction(true)
 	defer txn.Discard()
+	valueLog := false
 	for _, op := range ops {
 		var err error
 		if op.Delete {
 			err = txn.Delete(op.Key)
 		} else {
+			// Badger writes a value this big to the value log, not the WAL
+			// (value.go: shouldWriteValueToLSM).
+			valueLog = valueLog || int64(len(op.Value)) >= k.valueThreshold
 			err = txn.SetEntry(badger.NewEntry(op.Key, op.Value))
 		}
 		if err != nil {
 			return err
 		}
 	}
-	return txn.Commit()
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	if k.logs == nil {
+		return nil
+	}
+	return k.logs.sync(valueLog)
 }
 
 // MaxBatch reports badger's own txn limits less what its commit adds: it
@@ -326,7 +374,13 @@ func (k *kv) Iterate(lo, hi []byte, reverse bool, fn func(storage.Item) error) e
 	})
 }
 
-func (k *kv) Close() error { return k.db.Close() }
+func (k *kv) Close() error {
+	err := k.db.Close()
+	if k.logs != nil {
+		k.logs.close()
+	}
+	return err
+}
 
 // badgerLogger routes badger's logger to zerolog. Badger's info lines are
 // start-up chatter (tables opened, files replayed), so they go to debug.
