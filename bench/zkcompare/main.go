@@ -32,6 +32,7 @@ type flags struct {
 	rounds     int
 	forceSync  string
 	zkdOnly    bool
+	null       bool
 	apacheOnly bool
 	zkdBin     string
 	keep       bool
@@ -45,6 +46,7 @@ func main() {
 	flag.IntVar(&f.rounds, "rounds", 1, "times to run each workload on each server")
 	flag.StringVar(&f.forceSync, "forcesync", "yes", "zoo.cfg forceSync for both servers (yes: fsync every txn log write)")
 	flag.BoolVar(&f.zkdOnly, "zkd-only", false, "run zkd only")
+	flag.BoolVar(&f.null, "null", false, "also run bench/zknull, a server that answers without doing anything: the ceiling for any server with this load generator on this machine")
 	flag.BoolVar(&f.apacheOnly, "apache-only", false, "run Apache ZooKeeper only")
 	flag.StringVar(&f.zkdBin, "zkd-bin", "", "prebuilt zkd binary (default: go build ./cmd/zkd)")
 	flag.BoolVar(&f.keep, "keep", false, "keep the servers' directories (logs, data)")
@@ -128,6 +130,7 @@ func startTargets(ctx context.Context, f flags, work string) ([]*servers.Target,
 	return servers.Start(ctx, servers.Options{
 		Work:       work,
 		ZkdOnly:    f.zkdOnly,
+		Null:       f.null,
 		ApacheOnly: f.apacheOnly,
 		ZkdBin:     f.zkdBin,
 		Config:     harness.Config{Extra: map[string]string{"forceSync": f.forceSync, "maxClientCnxns": "0"}},

@@ -42,11 +42,29 @@ func report(f flags, targets []*servers.Target, results []runResult) string {
 	if len(targets) < 2 {
 		return b.String()
 	}
-	b.WriteString("\n| workload | zkd/Apache ops/s | zkd/Apache p99 | zkd/Apache server CPU per op |\n|---|---:|---:|---:|\n")
+	null := false
+	for _, t := range targets {
+		null = null || t.Name == "null"
+	}
+	b.WriteString("\n| workload | zkd/Apache ops/s | zkd/Apache p99 | zkd/Apache server CPU per op |")
+	if null {
+		// zknull does nothing but answer: its ratio is the most any server could show here.
+		b.WriteString(" null/Apache ops/s | zkd/null ops/s |")
+	}
+	b.WriteString("\n|---|---:|---:|---:|")
+	if null {
+		b.WriteString("---:|---:|")
+	}
+	b.WriteString("\n")
 	for _, w := range workloadsInOrder(results) {
 		zOps, zP99, zCPU := means(results, w, "zkd")
 		aOps, aP99, aCPU := means(results, w, "apache")
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", w, ratio(zOps, aOps), ratio(zP99, aP99), ratio(zCPU, aCPU))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |", w, ratio(zOps, aOps), ratio(zP99, aP99), ratio(zCPU, aCPU))
+		if null {
+			nOps, _, _ := means(results, w, "null")
+			fmt.Fprintf(&b, " %s | %s |", ratio(nOps, aOps), ratio(zOps, nOps))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -16,6 +16,9 @@ const ZkdPackage = "github.com/zabkafka/zabkafka/cmd/zkd"
 // ZkcliPackage is the import path of zkcli's main package.
 const ZkcliPackage = "github.com/zabkafka/zabkafka/cmd/zkcli"
 
+// ZknullPackage is the import path of zknull, the benchmarks' do-nothing server.
+const ZknullPackage = "github.com/zabkafka/zabkafka/bench/zknull"
+
 const modulePath = "github.com/zabkafka/zabkafka"
 
 // StartZkd runs `bin -config <Dir>/zoo.cfg` plus cfg.Args, with stdout and stderr in
@@ -51,6 +54,12 @@ func BuildZkd(dir string, buildFlags ...string) (string, error) {
 // BuildZkcli builds zkcli into <dir>/zkcli and returns that path.
 func BuildZkcli(dir string, buildFlags ...string) (string, error) {
 	return buildTool(dir, ZkcliPackage, "zkcli", buildFlags...)
+}
+
+// BuildZknull builds zknull into <dir>/zknull and returns that path. It takes zkd's command
+// line (-config zoo.cfg), so StartZkd runs it.
+func BuildZknull(dir string) (string, error) {
+	return buildTool(dir, ZknullPackage, "zknull")
 }
 
 func buildTool(dir, pkg, name string, buildFlags ...string) (string, error) {

@@ -26,6 +26,9 @@ type Options struct {
 	ApacheOnly bool
 	// ZkdBin is a prebuilt zkd; empty means go build ./cmd/zkd (the working tree).
 	ZkdBin string
+	// Null adds bench/zknull, a server that answers without doing anything, as a third
+	// target named "null": the ceiling any server reaches with this load generator here.
+	Null bool
 	// Config is the template for both servers (zoo.cfg Extra keys, JVMFlags, timeouts); Dir is
 	// set per server.
 	Config harness.Config
@@ -36,7 +39,7 @@ type Options struct {
 
 // Target is one server under test.
 type Target struct {
-	Name    string // "apache" or "zkd"
+	Name    string // "apache", "zkd" or "null"
 	Srv     *harness.Server
 	Version string // first line of srvr
 }
@@ -94,6 +97,21 @@ func Start(ctx context.Context, o Options) ([]*Target, error) {
 			return targets, err
 		}
 		targets = append(targets, &Target{Name: "zkd", Srv: s})
+	}
+	if o.Null {
+		bin, err := harness.BuildZknull(filepath.Join(o.Work, "bin"))
+		if err != nil {
+			return targets, err
+		}
+		c, err := cfg("null")
+		if err != nil {
+			return targets, err
+		}
+		s, err := harness.StartZkd(ctx, bin, c)
+		if err != nil {
+			return targets, err
+		}
+		targets = append(targets, &Target{Name: "null", Srv: s})
 	}
 	for _, t := range targets {
 		reply, _ := harness.FourLetter(t.Srv.Addr(), "srvr", 5*time.Second)
