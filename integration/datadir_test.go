@@ -383,7 +383,7 @@ func TestDataDirCorruptNewestSnapshot(t *testing.T) {
 	db := openBadger(t, storageDir(srv.Config()))
 	var snaps []int64 // zxids with a meta key, ascending
 	chunks := map[int64][][]byte{}
-	for _, k := range badgerKeys(t, db, "s/") {
+	for _, k := range badgerKeys(t, db, "u/") {
 		z := int64(binary.BigEndian.Uint64(k[2:10]))
 		switch rest := string(k[10:]); {
 		case rest == "/meta":

@@ -119,8 +119,8 @@ func (e *Engine) checkIdentity() error {
 		return e.kv.Commit([]Op{{Key: keyFormat, Value: []byte(formatVersion)}, {Key: keyServerID, Value: id[:]}}, true)
 	case err != nil:
 		return fmt.Errorf("read format marker: %w", err)
-	case string(format) != formatVersion:
-		return fmt.Errorf("data format %q, this zkd reads %q", format, formatVersion)
+	case string(format) != formatVersion && string(format) != formatVersion1:
+		return fmt.Errorf("data format %q, this zkd reads %q and %q", format, formatVersion, formatVersion1)
 	}
 	id, err := e.kv.Get(keyServerID)
 	if err != nil || len(id) != 8 {
@@ -128,6 +128,16 @@ func (e *Engine) checkIdentity() error {
 	}
 	if stored := getInt64(id); stored != e.serverID {
 		return fmt.Errorf("it holds server %d's data, this is server %d: %w", stored, e.serverID, ErrWrongServer)
+	}
+	if string(format) == formatVersion1 {
+		start := time.Now()
+		moved, err := e.upgradeFormat1()
+		if err != nil {
+			return fmt.Errorf("upgrade from data format %q: %w", formatVersion1, err)
+		}
+		e.report.UpgradedFrom = formatVersion1
+		e.report.UpgradeMoved = moved
+		e.report.UpgradeTook = time.Since(start)
 	}
 	return nil
 }

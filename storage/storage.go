@@ -71,6 +71,12 @@ type RecoveryReport struct {
 	CorruptSnapshots    []int64 // zxids deleted because their metadata or chunks were damaged
 	IncompleteSnapshots []int64 // zxids of interrupted SaveSnapshot calls (chunks, no metadata), deleted
 
+	// UpgradedFrom is the data format Open upgraded from ("" when the store
+	// was current); UpgradeMoved records were moved to their new keys.
+	UpgradedFrom string
+	UpgradeMoved int
+	UpgradeTook  time.Duration
+
 	Took time.Duration
 }
 
@@ -81,7 +87,11 @@ func (r RecoveryReport) Clean() bool {
 
 // String is the report for the start-up log, zxids in hex.
 func (r RecoveryReport) String() string {
-	b := fmt.Appendf(nil, "kept %d entries", r.Entries)
+	var b []byte
+	if r.UpgradedFrom != "" {
+		b = fmt.Appendf(b, "upgraded from data format %s (moved %d snapshot and hard-state records in %v); ", r.UpgradedFrom, r.UpgradeMoved, r.UpgradeTook.Round(time.Millisecond))
+	}
+	b = fmt.Appendf(b, "kept %d entries", r.Entries)
 	if r.Entries > 0 {
 		b = fmt.Appendf(b, " %#x..%#x", r.FirstZxid, r.LastZxid)
 	}
