@@ -38,7 +38,7 @@ func maybeServeKfake() bool {
 	return true
 }
 
-// kfakeServer is a kfake cluster in this process or a child process.
+// kfakeServer is a kfake cluster in this process or a child process, or the null broker.
 type kfakeServer struct {
 	seeds []string
 	close func() error
@@ -52,11 +52,17 @@ func startKfake(ctx context.Context, topic string, ownProcess bool) (*kfakeServe
 		}
 		return &kfakeServer{seeds: c.ListenAddrs(), close: func() error { c.Close(); return nil }}, nil
 	}
+	return startChildServer(ctx, serveKfakeFlag, topic)
+}
+
+// startChildServer runs this binary as a server (kfake or the null broker, by flag) in a
+// child process and returns its address, read from the child's first line of output.
+func startChildServer(ctx context.Context, flag, topic string) (*kfakeServer, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, serveKfakeFlag, topic)
+	cmd := exec.CommandContext(ctx, self, flag, topic)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -73,7 +79,7 @@ func startKfake(ctx context.Context, topic string, ownProcess bool) (*kfakeServe
 	if err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("kfake child: no address: %w", err)
+		return nil, fmt.Errorf("%s child: no address: %w", flag, err)
 	}
 	return &kfakeServer{
 		seeds: strings.Split(strings.TrimSpace(line), ","),

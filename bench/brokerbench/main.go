@@ -1,7 +1,8 @@
 // Command brokerbench measures brokerd's produce and consume throughput with
 // the franz-go client, next to two references measured in the same run:
 // appending the same bytes to a file on the same disk, and franz-go's kfake
-// (an in-memory Kafka in this process).
+// (an in-memory Kafka), plus the produce ceiling: a null broker that keeps
+// nothing (nullbroker.go).
 //
 //	go run ./bench/brokerbench                      # 100-byte and 1 KiB records, one partition
 //	go run ./bench/brokerbench -records 500000 -sizes 100
@@ -34,6 +35,7 @@ type options struct {
 	keep       bool
 	brokerdBin string
 	skipKfake  bool
+	skipNull   bool
 	// kfakeInProcess runs kfake inside the benchmark process, as the
 	// client's own goroutines; by default it runs in a child process, as
 	// brokerd does.
@@ -43,7 +45,7 @@ type options struct {
 }
 
 func main() {
-	if maybeServeKfake() {
+	if maybeServeKfake() || maybeServeNull() {
 		return
 	}
 	log.SetFlags(0)
@@ -55,6 +57,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.brokerdBin, "brokerd-bin", "", "prebuilt brokerd (default: go build ./cmd/brokerd)")
 	flag.BoolVar(&o.skipKfake, "skip-kfake", false, "do not run the kfake reference")
+	flag.BoolVar(&o.skipNull, "skip-null", false, "do not run the null broker (a broker that keeps nothing: the produce ceiling with this client here)")
 	flag.BoolVar(&o.kfakeInProcess, "kfake-in-process", false, "run kfake in the benchmark's own process (default: a child process, as brokerd runs)")
 	flag.DurationVar(&o.linger, "linger", 5*time.Millisecond, "producer linger (kgo.ProducerLinger)")
 	flag.StringVar(&o.pprof, "brokerd-pprof", "", "serve brokerd's net/http/pprof on this address, for profiling a run")
@@ -117,6 +120,11 @@ func run(o options) error {
 			if !o.skipKfake {
 				if r.kfake, err = benchKfake(ctx, topic, size, n, o); err != nil {
 					return fmt.Errorf("kfake, %d-byte records: %w", size, err)
+				}
+			}
+			if !o.skipNull {
+				if r.null, err = benchNull(ctx, topic, size, n, o); err != nil {
+					return fmt.Errorf("null broker, %d-byte records: %w", size, err)
 				}
 			}
 			log.Printf("%d-byte records, round %d: brokerd produce %.0f rec/s, consume %.0f rec/s; kfake %.0f / %.0f", size, round,

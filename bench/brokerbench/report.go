@@ -12,6 +12,7 @@ type row struct {
 	records int64
 	brokerd result
 	kfake   result
+	null    result // produce only
 	raw     rawResult
 }
 
@@ -38,6 +39,7 @@ func printReport(w io.Writer, rows []row, o options) {
 			kp, ratio(bp, kp), bc, kc, ratio(bc, kc), r.brokerd.cpu, r.brokerd.avgBatch>>10)
 	}
 	printMedians(w, rows)
+	printNull(w, rows)
 	fmt.Fprintln(w, "\nbrokerd / raw compares the bytes brokerd appended per second of producing with the same bytes written by write(2) in chunks of brokerd's average batch, first as the writes alone (page cache), then including one fdatasync.")
 }
 
@@ -96,4 +98,24 @@ func median(v []float64) float64 {
 		return v[n/2]
 	}
 	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// printNull compares produce with the null broker's: the ceiling for any broker with this
+// client on this machine, against the raw append and against brokerd.
+func printNull(w io.Writer, rows []row) {
+	if len(rows) == 0 || rows[0].null.produce == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nProduce against the null broker (keeps nothing; the ceiling for any broker here):")
+	fmt.Fprintln(w, "\n| record | round | null produce rec/s | null MB/s | null / raw (cached) | brokerd / null |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	round := map[int]int{}
+	for _, r := range rows {
+		round[r.size]++
+		np := perSec(r.records, r.null.produce)
+		// About the bytes brokerd logged: the same records, batched by the same client settings.
+		nullMB := mbps(r.brokerd.logBytes, r.null.produce)
+		fmt.Fprintf(w, "| %d B | %d | %.0f | %.1f | %.2f | %.2f |\n", r.size, round[r.size], np, nullMB,
+			nullMB/mbps(r.raw.bytes, r.raw.cached), r.null.produce.Seconds()/r.brokerd.produce.Seconds())
+	}
 }

@@ -86,6 +86,18 @@ func benchKfake(ctx context.Context, topic string, size int, n int64, o options)
 	return res, err
 }
 
+// benchNull produces to the null broker: the produce rate of a broker that costs nothing.
+func benchNull(ctx context.Context, topic string, size int, n int64, o options) (result, error) {
+	nb, err := startChildServer(ctx, serveNullFlag, topic)
+	if err != nil {
+		return result{}, err
+	}
+	defer nb.close()
+	var res result
+	res.produce, err = produce(ctx, nb.seeds, topic, size, n, o)
+	return res, err
+}
+
 // produce sends n records of size bytes to partition 0 as fast as the client
 // goes (acks=all, which on a single replica is the leader's append) and
 // returns the time until the last acknowledgement.
