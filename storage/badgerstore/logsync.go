@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,7 +120,54 @@ func (c *fileChain) sync(synced func(string)) (moved bool, err error) {
 		c.fid++
 		moved = true
 	}
+	gone, err := c.currentGone()
+	if err != nil {
+		return moved, err
+	}
+	if gone {
+		// Badger moved past this file more than once since the last sync and has already
+		// deleted the next one (flushed into a table), so the walk above stopped short:
+		// the files it writes now are found by listing the directory.
+		return c.catchUp(synced)
+	}
 	return moved, c.syncCurrent(synced)
+}
+
+// currentGone reports whether the current file was deleted (or never created).
+func (c *fileChain) currentGone() (bool, error) {
+	if c.f == nil {
+		_, err := os.Stat(c.path(c.fid))
+		if errors.Is(err, fs.ErrNotExist) {
+			return true, nil
+		}
+		return false, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(c.f.Fd()), &st); err != nil {
+		return false, fmt.Errorf("badger log sync: fstat %s: %w", c.f.Name(), err)
+	}
+	return st.Nlink == 0, nil
+}
+
+// catchUp syncs every file of the chain numbered above the current one, oldest first, and
+// makes the newest current.
+func (c *fileChain) catchUp(synced func(string)) (moved bool, err error) {
+	names, err := readDirNames(c.dir)
+	if err != nil {
+		return false, fmt.Errorf("badger log sync: %w", err)
+	}
+	for _, fid := range fileNumbers(names, filepath.Ext(c.format)) {
+		if fid <= c.fid {
+			continue
+		}
+		c.close()
+		c.fid = fid
+		moved = true
+		if err := c.syncCurrent(synced); err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
 }
 
 func (c *fileChain) syncCurrent(synced func(string)) error {
@@ -157,15 +205,25 @@ func (c *fileChain) close() {
 
 // newestFile is the highest number among names ending in ext, 0 if there is none.
 func newestFile(names []string, ext string) int {
-	newest := 0
+	fids := fileNumbers(names, ext)
+	if len(fids) == 0 {
+		return 0
+	}
+	return fids[len(fids)-1]
+}
+
+// fileNumbers are the numbers of the names ending in ext, ascending.
+func fileNumbers(names []string, ext string) []int {
+	var fids []int
 	for _, n := range names {
 		if num, ok := strings.CutSuffix(n, ext); ok {
-			if fid, err := strconv.Atoi(num); err == nil && fid > newest {
-				newest = fid
+			if fid, err := strconv.Atoi(num); err == nil {
+				fids = append(fids, fid)
 			}
 		}
 	}
-	return newest
+	slices.Sort(fids)
+	return fids
 }
 
 func readDirNames(dir string) ([]string, error) {

@@ -1,0 +1,58 @@
+package badgerstore
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestFileChainCatchesUpPastDeletedFiles plays badger moving past two WAL files between two
+// syncs and deleting both (flushed into tables) before the second sync: the chain cannot find
+// the newest file by counting from its current one, and must still sync it.
+func TestFileChainCatchesUpPastDeletedFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("00001.mem")
+	write("000001.vlog")
+	s, err := newLogSync(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	var synced []string
+	s.synced = func(p string) { synced = append(synced, filepath.Base(p)) }
+	if err := s.sync(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(synced, []string{"00001.mem"}) {
+		t.Fatalf("first sync: %v, want the WAL alone", synced)
+	}
+
+	synced = nil
+	write("00002.mem")
+	write("00003.mem")
+	os.Remove(filepath.Join(dir, "00001.mem"))
+	os.Remove(filepath.Join(dir, "00002.mem"))
+	if err := s.sync(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(synced, "00003.mem") || !slices.Contains(synced, filepath.Base(dir)) {
+		t.Fatalf("after badger moved two files on and deleted both: synced %v, want 00003.mem and the directory", synced)
+	}
+
+	// From there the chain goes on as usual: the next file by number.
+	synced = nil
+	write("00004.mem")
+	if err := s.sync(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(synced, []string{"00003.mem", "00004.mem", filepath.Base(dir)}) {
+		t.Fatalf("next rotation: synced %v", synced)
+	}
+}
