@@ -72,15 +72,18 @@ func newLogSync(dir string) (*logSync, error) {
 func (s *logSync) sync(valueLog bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	newWAL, err := s.wal.sync(s.synced)
-	if err != nil {
-		return err
-	}
-	newVlog := false
+	// The value log first, as badger's SyncWrites does: a WAL entry that
+	// points into the value log must never be durable before its value.
+	var newVlog bool
 	if valueLog {
+		var err error
 		if newVlog, err = s.vlog.sync(s.synced); err != nil {
 			return err
 		}
+	}
+	newWAL, err := s.wal.sync(s.synced)
+	if err != nil {
+		return err
 	}
 	if newWAL || newVlog {
 		if err := syncDir(s.dir); err != nil {
