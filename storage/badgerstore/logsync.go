@@ -64,8 +64,16 @@ func newLogSync(dir string) (*logSync, error) {
 	}
 	s.wal.fid = newestFile(names, ".mem")
 	s.vlog.fid = newestFile(names, ".vlog")
+	if s.wal.fid == 0 {
+		// Badger creates its memtable's WAL when it opens. A badger that names or keeps it
+		// otherwise would leave every commit unsynced without a word: refuse instead.
+		return nil, fmt.Errorf("%w: no NNNNN.mem file in %s", errUnknownLayout, dir)
+	}
 	return s, nil
 }
+
+// errUnknownLayout means badger's files are not where logSync looks for them.
+var errUnknownLayout = errors.New("badger log sync: badger's WAL file is not where this zkd syncs it (a badger version it was not built for?)")
 
 // sync makes every commit so far durable: the WAL always, the value log when a commit may
 // have written to it since the last sync.
@@ -84,6 +92,11 @@ func (s *logSync) sync(valueLog bool) error {
 	newWAL, err := s.wal.sync(s.synced)
 	if err != nil {
 		return err
+	}
+	// Each chain synced must have found a file to sync; none means the
+	// commit is not durable.
+	if s.wal.f == nil || valueLog && s.vlog.f == nil {
+		return fmt.Errorf("%w: no current WAL or value-log file in %s", errUnknownLayout, s.dir)
 	}
 	if newWAL || newVlog {
 		if err := syncDir(s.dir); err != nil {
@@ -131,6 +144,7 @@ func (c *fileChain) sync(synced func(string)) (moved bool, err error) {
 		// Badger moved past this file more than once since the last sync and has already
 		// deleted the next one (flushed into a table), so the walk above stopped short:
 		// the files it writes now are found by listing the directory.
+		c.close()
 		return c.catchUp(synced)
 	}
 	return moved, c.syncCurrent(synced)

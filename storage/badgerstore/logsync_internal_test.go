@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,5 +55,34 @@ func TestFileChainCatchesUpPastDeletedFiles(t *testing.T) {
 	}
 	if !slices.Equal(synced, []string{"00003.mem", "00004.mem", filepath.Base(dir)}) {
 		t.Fatalf("next rotation: synced %v", synced)
+	}
+}
+
+// TestLogSyncRefusesWhatItCannotSync: with no WAL file to sync (a badger that keeps it
+// elsewhere), opening fails, and a sync that finds no current file fails instead of
+// reporting an unsynced commit as durable.
+func TestLogSyncRefusesWhatItCannotSync(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := newLogSync(dir); !errors.Is(err, errUnknownLayout) {
+		t.Fatalf("open without a WAL file: %v, want errUnknownLayout", err)
+	}
+	wal := filepath.Join(dir, "00001.mem")
+	if err := os.WriteFile(wal, []byte("wal"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := newLogSync(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if err := s.sync(true); !errors.Is(err, errUnknownLayout) {
+		t.Fatalf("sync with no value-log file: %v, want errUnknownLayout", err)
+	}
+	if err := s.sync(false); err != nil {
+		t.Fatalf("sync of the WAL alone: %v", err)
+	}
+	os.Remove(wal)
+	if err := s.sync(false); !errors.Is(err, errUnknownLayout) {
+		t.Fatalf("sync after the WAL vanished with no successor: %v, want errUnknownLayout", err)
 	}
 }
