@@ -49,6 +49,21 @@ func TestAlterPartition(t *testing.T) {
 	// Broker 4 dies: the ISR shrinks and the leader epoch becomes 1.
 	cl.kill(4)
 	_, pe := cl.waitState("isr", 0, "ISR without 4", stateIs(2, 1, 2, 3))
+	// The controller writes the state first and then tells the replicas: wait
+	// for its LeaderAndIsr to reach them, or one could arrive after the mark
+	// below and pass for one sent by the ISR change under test.
+	for _, to := range []int32{2, 3} {
+		waitFor(t, "LeaderAndIsr with leader epoch 1 after broker 4's death", func() bool {
+			for _, d := range cl.net.since(0) {
+				if r, ok := d.req.(*kmsg.LeaderAndISRRequest); ok && d.to.ID == to {
+					if ps, _, ok := lairPartition(r, "isr", 0); ok && ps.LeaderEpoch == 1 {
+						return true
+					}
+				}
+			}
+			return false
+		})
+	}
 	b2 := cl.brokers[2]
 	ctx := context.Background()
 	call := func(req *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse {

@@ -86,3 +86,31 @@ func TestLogSyncRefusesWhatItCannotSync(t *testing.T) {
 		t.Fatalf("sync after the WAL vanished with no successor: %v, want errUnknownLayout", err)
 	}
 }
+
+// TestFileChainSyncsTheFileItMovesPast: when another commit wrote to the current WAL and
+// badger then moved on to a new one before this sync (commits run concurrently: the engine's
+// group commit and a snapshot being saved), both files hold unsynced data.
+func TestFileChainSyncsTheFileItMovesPast(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"00001.mem", "000001.vlog"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := newLogSync(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	var synced []string
+	s.synced = func(p string) { synced = append(synced, filepath.Base(p)) }
+	if err := os.WriteFile(filepath.Join(dir, "00002.mem"), []byte("next"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sync(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(synced, []string{"00001.mem", "00002.mem", filepath.Base(dir)}) {
+		t.Fatalf("synced %v, want the old WAL, the new one and the directory, in that order", synced)
+	}
+}

@@ -95,10 +95,13 @@ func TestEveryCommitSyncsWhatItWrote(t *testing.T) {
 		}
 		after := logFiles(t, dir)
 		appeared := false
-		for name, sum := range after {
+		for name, f := range after {
 			old, existed := before[name]
 			appeared = appeared || !existed
-			if (!existed || old != sum) && !synced[filepath.Join(dir, name)] {
+			if existed && f.size < old.size && filepath.Ext(name) == ".mem" {
+				continue // badger truncates a flushed WAL before it deletes it; we read it half way
+			}
+			if (!existed || old.sum != f.sum) && !synced[filepath.Join(dir, name)] {
 				t.Fatalf("commit %d wrote %s (new: %v) but did not sync it; synced %v", commit, name, !existed, slices.Sorted(mapKeys(synced)))
 			}
 			seen[name] = true
@@ -131,10 +134,16 @@ func TestEveryCommitSyncsWhatItWrote(t *testing.T) {
 	}
 }
 
+// logFile is what logFiles saw of a file.
+type logFile struct {
+	sum  uint32
+	size int
+}
+
 // logFiles is a checksum of every WAL and value-log file in dir, by name.
-func logFiles(t *testing.T, dir string) map[string]uint32 {
+func logFiles(t *testing.T, dir string) map[string]logFile {
 	t.Helper()
-	out := map[string]uint32{}
+	out := map[string]logFile{}
 	for _, pattern := range []string{"*.mem", "*.vlog"} {
 		names, err := filepath.Glob(filepath.Join(dir, pattern))
 		if err != nil {
@@ -151,7 +160,7 @@ func logFiles(t *testing.T, dir string) map[string]uint32 {
 			if len(b) == 0 {
 				continue // being deleted: badger truncates a file before it removes it
 			}
-			out[filepath.Base(n)] = crc32.ChecksumIEEE(b)
+			out[filepath.Base(n)] = logFile{sum: crc32.ChecksumIEEE(b), size: len(b)}
 		}
 	}
 	return out
