@@ -295,6 +295,9 @@ func (k *kv) Commit(ops []storage.Op, sync bool) error {
 			return err
 		}
 	}
+	if valueLog && k.logs != nil {
+		k.logs.valueLogWritten.Store(true)
+	}
 	if err := txn.Commit(); err != nil {
 		return err
 	}

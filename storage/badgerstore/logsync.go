@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,6 +43,11 @@ type logSync struct {
 	vlog fileChain
 	// synced, when set (tests), is told every file synced, directory included.
 	synced func(path string)
+	// valueLogWritten is set by a commit about to put a value in the value
+	// log, before badger writes it: any sync from then on syncs the value log
+	// first, so a concurrent commit's sync cannot make the WAL entry that
+	// points at the value durable while the value is not.
+	valueLogWritten atomic.Bool
 }
 
 // fileChain is one numbered series of badger files: the newest file seen and its handle.
@@ -82,6 +88,7 @@ func (s *logSync) sync(valueLog bool) error {
 	defer s.mu.Unlock()
 	// The value log first, as badger's SyncWrites does: a WAL entry that
 	// points into the value log must never be durable before its value.
+	valueLog = s.valueLogWritten.Swap(false) || valueLog
 	var newVlog bool
 	if valueLog {
 		var err error

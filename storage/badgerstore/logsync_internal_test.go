@@ -114,3 +114,35 @@ func TestFileChainSyncsTheFileItMovesPast(t *testing.T) {
 		t.Fatalf("synced %v, want the old WAL, the new one and the directory, in that order", synced)
 	}
 }
+
+// TestValueLogWrittenBeforeAnySync: once a commit has announced a value-log write, the next
+// sync, whoever asks for it, syncs the value log before the WAL.
+func TestValueLogWrittenBeforeAnySync(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"00001.mem", "000001.vlog"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := newLogSync(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	var synced []string
+	s.synced = func(p string) { synced = append(synced, filepath.Base(p)) }
+	s.valueLogWritten.Store(true) // another commit, still writing
+	if err := s.sync(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(synced, []string{"000001.vlog", "00001.mem"}) {
+		t.Fatalf("synced %v, want the value log, then the WAL", synced)
+	}
+	synced = nil
+	if err := s.sync(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(synced, []string{"00001.mem"}) {
+		t.Fatalf("next WAL-only sync: %v, want the WAL alone", synced)
+	}
+}
