@@ -217,15 +217,25 @@ func (s *Store) collectGarbage(stop <-chan struct{}) int {
 	// which is after the sync below.
 	txn := s.db.NewTransaction(false)
 	it := txn.NewIterator(badger.IteratorOptions{})
-	defer func() {
+	n := s.runValueLogGC(stop)
+	if n > 0 {
+		// Only a run that reclaimed a file has a deletion waiting. One that
+		// failed part way deleted nothing: its file stays, and the run that
+		// reclaims it later syncs before the deletion.
 		if err := s.kv.Commit(nil, true); err != nil {
 			s.kv.logger.Error().Err(err).Msg("sync after value-log GC failed; reclaimed files stay until the next GC")
 			// The iterator stays open: badger deletes nothing it moved.
-			return
+			return n
 		}
-		it.Close()
-		txn.Discard()
-	}()
+	}
+	it.Close()
+	txn.Discard()
+	return n
+}
+
+// runValueLogGC runs badger's value-log GC until no file is worth
+// rewriting or stop closes, and reports how many files it reclaimed.
+func (s *Store) runValueLogGC(stop <-chan struct{}) int {
 	n := 0
 	// Each successful run reclaims one file.
 	for s.db.RunValueLogGC(0.5) == nil {
