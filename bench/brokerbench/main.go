@@ -45,7 +45,7 @@ type options struct {
 }
 
 func main() {
-	if maybeServeKfake() || maybeServeNull() {
+	if maybeServeChild() {
 		return
 	}
 	log.SetFlags(0)

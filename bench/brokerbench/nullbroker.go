@@ -8,7 +8,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"os"
 	"strconv"
 	"sync/atomic"
 
@@ -21,26 +20,19 @@ import (
 // broker costs at least: the client's own work, the loopback TCP and one read of the bytes.
 // brokerd / null is then the share of that ceiling brokerd reaches, and null / raw append
 // the most any broker could show against the raw append on this machine with this client.
-// It runs in a child process of its own, as brokerd and kfake do.
+// It runs in a child process of its own, as brokerd and kfake do (child.go).
 
-// serveNullFlag makes this binary a null broker: it prints its address and serves until
-// stdin closes.
+// serveNullFlag makes this binary a null broker (child.go).
 const serveNullFlag = "-serve-null"
 
-// maybeServeNull runs the child side when asked to, and reports whether it did.
-func maybeServeNull() bool {
-	if len(os.Args) != 3 || os.Args[1] != serveNullFlag {
-		return false
-	}
+// serveNullChild starts a null broker for topic on a free loopback port.
+func serveNullChild(topic string) ([]string, func(), error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "null broker:", err)
-		os.Exit(1)
+		return nil, nil, err
 	}
-	fmt.Println(l.Addr().String())
-	go serveNull(l, os.Args[2])
-	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it or dies
-	return true
+	go serveNull(l, topic)
+	return []string{l.Addr().String()}, func() { l.Close() }, nil
 }
 
 func serveNull(l net.Listener, topic string) {

@@ -69,6 +69,19 @@ func Start(ctx context.Context, o Options) ([]*Target, error) {
 		return c, nil
 	}
 	var targets []*Target
+	// startZkdLike starts bin with zkd's command line (zknull takes it too).
+	startZkdLike := func(name, bin string) error {
+		c, err := cfg(name)
+		if err != nil {
+			return err
+		}
+		s, err := harness.StartZkd(ctx, bin, c)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, &Target{Name: name, Srv: s})
+		return nil
+	}
 	if !o.ZkdOnly {
 		c, err := cfg("apache")
 		if err != nil {
@@ -88,30 +101,18 @@ func Start(ctx context.Context, o Options) ([]*Target, error) {
 				return targets, err
 			}
 		}
-		c, err := cfg("zkd")
-		if err != nil {
+		if err := startZkdLike("zkd", bin); err != nil {
 			return targets, err
 		}
-		s, err := harness.StartZkd(ctx, bin, c)
-		if err != nil {
-			return targets, err
-		}
-		targets = append(targets, &Target{Name: "zkd", Srv: s})
 	}
 	if o.Null {
 		bin, err := harness.BuildZknull(filepath.Join(o.Work, "bin"))
 		if err != nil {
 			return targets, err
 		}
-		c, err := cfg("null")
-		if err != nil {
+		if err := startZkdLike("null", bin); err != nil {
 			return targets, err
 		}
-		s, err := harness.StartZkd(ctx, bin, c)
-		if err != nil {
-			return targets, err
-		}
-		targets = append(targets, &Target{Name: "null", Srv: s})
 	}
 	for _, t := range targets {
 		reply, _ := harness.FourLetter(t.Srv.Addr(), "srvr", 5*time.Second)
