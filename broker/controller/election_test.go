@@ -158,8 +158,12 @@ func TestZombieControllerIsFenced(t *testing.T) {
 	cl.waitActive(1)
 	cl.start(2)
 	cl.start(3)
+	// All three live before the topic, so its ISR is [1 2 3] and the zombie's
+	// shrink to [1 2] is a real write (one the controller would otherwise
+	// answer without writing, as a retry of a change already made).
+	cl.waitLive(a, 1, 2, 3)
 	cl.createTopic("z", map[int32][]int32{0: {1, 2, 3}})
-	cl.waitState("z", 0, "online", func(s *zkmeta.PartitionState) bool { return s.Leader == 1 })
+	cl.waitState("z", 0, "online", func(s *zkmeta.PartitionState) bool { return s.Leader == 1 && len(s.Isr) == 3 })
 	_, before := cl.state("z", 0)
 
 	// The zombie: broker 1's loop is stuck while an AlterPartition from
