@@ -71,6 +71,9 @@ type Options struct {
 
 	// onLogSync, when set (tests), is told every file logSync syncs.
 	onLogSync func(path string)
+	// baseLevelSize is badger's BaseLevelSize; defaultBaseLevelSize unless
+	// a test lays a dir out the way older versions did.
+	baseLevelSize int64
 }
 
 func (o *Options) defaults() {
@@ -89,6 +92,9 @@ func (o *Options) defaults() {
 	if o.GCInterval == 0 {
 		o.GCInterval = 10 * time.Minute
 	}
+	if o.baseLevelSize <= 0 {
+		o.baseLevelSize = defaultBaseLevelSize
+	}
 }
 
 // TxnValueLogThreshold is the ValueThreshold that puts txns in badger's
@@ -96,9 +102,9 @@ func (o *Options) defaults() {
 // and the txn, whose header alone is some 30 bytes) goes there.
 const TxnValueLogThreshold = 64
 
-// baseLevelSize is badger's BaseLevelSize: bigger than any data dir, so
-// that the last level is always the base level (see badgerOptions).
-const baseLevelSize = 1 << 50
+// defaultBaseLevelSize is badger's BaseLevelSize: bigger than any data
+// dir, so that the last level is always the base level (see badgerOptions).
+const defaultBaseLevelSize = 1 << 50
 
 func badgerOptions(dir string, o Options) badger.Options {
 	return badger.DefaultOptions(dir).
@@ -118,7 +124,7 @@ func badgerOptions(dir string, o Options) badger.Options {
 		// level: each txn is written to the WAL, to an L0 table, and once
 		// more. Purges still reclaim space: their deletions overlap the old
 		// tables, and a compaction into the last level drops them.
-		WithBaseLevelSize(baseLevelSize).
+		WithBaseLevelSize(o.baseLevelSize).
 		WithNumGoroutines(2).
 		WithValueThreshold(o.ValueThreshold).
 		WithValueLogFileSize(o.ValueLogFileSize).
@@ -154,6 +160,10 @@ func Open(dir string, serverID int64, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open data dir %s: %w", dir, explain(err))
 	}
+	if err := drainMiddleLevels(db, opts.Logger); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open data dir %s: %w", dir, err)
+	}
 	k := &kv{db: db, valueThreshold: opts.ValueThreshold, logger: opts.Logger}
 	if !opts.NoSync {
 		if k.logs, err = newLogSync(dir); err != nil {
@@ -173,6 +183,33 @@ func Open(dir string, serverID int64, opts Options) (*Store, error) {
 		go s.gcLoop(opts.GCInterval)
 	}
 	return s, nil
+}
+
+// drainMiddleLevels moves the tables of a dir written by an older zkd,
+// which left badger's default level sizes in place, out of the levels
+// between L0 and the last. With today's base level those levels are never
+// compacted down again, so a purge's deletions would stop there and the
+// purged txns below them would keep their space for good. It runs once per
+// such dir, before anything is served, and costs one rewrite of what those
+// levels hold.
+func drainMiddleLevels(db *badger.DB, log zerolog.Logger) error {
+	last := db.Opts().MaxLevels - 1
+	middle := 0
+	for _, t := range db.Tables() {
+		if t.Level > 0 && t.Level < last {
+			middle++
+		}
+	}
+	if middle == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := db.Flatten(1); err != nil {
+		return fmt.Errorf("move %d tables into the last level: %w", middle, err)
+	}
+	log.Info().Int("tables", middle).Dur("took", time.Since(start)).
+		Msg("storage: moved the tables of the middle levels into the last level")
+	return nil
 }
 
 // explain adds the likely cause to badger errors an operator will meet.

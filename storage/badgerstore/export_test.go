@@ -12,3 +12,7 @@ func TableLevels(s *Store) []int {
 	}
 	return levels
 }
+
+// SetBaseLevelSize makes a store opened with o use badger BaseLevelSize n,
+// as zkd did before it compacted L0 straight into the last level.
+func SetBaseLevelSize(o *Options, n int64) { o.baseLevelSize = n }
