@@ -119,7 +119,7 @@ func badgerOptions(dir string, o Options) badger.Options {
 		// one, so levels between L0 and the last never merge anything, and
 		// badger, which never moves a table between levels without
 		// rewriting it, would copy each txn once per level as the log grows
-		// (at 256 sessions of writes, 50 s in, L0 fed L5 and L5 fed L6). A
+		// (under 256 sessions of writes, 35 s in, L0 fed L5 and L5 fed L6). A
 		// base level this big makes L0 compact straight into the last
 		// level: each txn is written to the WAL, to an L0 table, and once
 		// more. Purges still reclaim space: their deletions overlap the old
