@@ -26,9 +26,11 @@ import (
 // then spanned from s/ to its newest txn, overlapping every older txn, and
 // the compactions it set off rewrote the whole log again and again, so a
 // write cost more CPU the longer the log grew (a standalone zkd under
-// 256 sessions of writes, 30 s in: 23% of its CPU in compactions; none
-// in this layout, 3% in memtable flushes). After the txns they overlap only the newest tables. Purges
-// still span old txns, but a purge is meant to rewrite those.
+// 256 sessions of writes, 30 s in: 23% of its CPU in compactions). After
+// the txns they overlap only the newest table, so a compaction copies the
+// new txns and that one table; what is left is badger's regular L0
+// compaction, once every few memtables (see badgerstore's base level).
+// Purges still span old txns, but a purge is meant to rewrite those.
 const (
 	formatVersion = "zkd-storage-2"
 	txnKeyLen     = 2 + 8
