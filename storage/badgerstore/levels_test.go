@@ -71,10 +71,7 @@ func TestMiddleLevelsDrainedOnOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var after [lastLevel + 1]int
-	for _, l := range badgerstore.TableLevels(s) {
-		after[l]++
-	}
+	after := tablesPerLevel(s)
 	t.Logf("tables per level before %v, after the open %v", before, after)
 	if middleTables(after) != 0 || after[lastLevel] == 0 {
 		t.Fatalf("tables per level after the open %v, want them in L0 and L%d only", after, lastLevel)
@@ -107,13 +104,19 @@ func settledLevels(t *testing.T, s *badgerstore.Store) [lastLevel + 1]int {
 	t.Helper()
 	var perLevel [lastLevel + 1]int
 	testwait.For(t, 60*time.Second, "compactions to leave fewer than 5 tables in L0", func() bool {
-		perLevel = [lastLevel + 1]int{}
-		for _, l := range badgerstore.TableLevels(s) {
-			perLevel[l]++
-		}
+		perLevel = tablesPerLevel(s)
 		return perLevel[0] < 5
 	})
 	t.Logf("tables per level: %v", perLevel)
+	return perLevel
+}
+
+// tablesPerLevel counts the store's tables in each level.
+func tablesPerLevel(s *badgerstore.Store) [lastLevel + 1]int {
+	var perLevel [lastLevel + 1]int
+	for _, l := range badgerstore.TableLevels(s) {
+		perLevel[l]++
+	}
 	return perLevel
 }
 
